@@ -1,0 +1,148 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/telemetry"
+	"github.com/cloudpillar/cloudpillar/chaos"
+	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+)
+
+// startAgent runs an agent for device id against h until the test ends.
+func startAgent(t *testing.T, h *hubsim.Hub, id string, mutate func(*agent.Config)) *agent.Agent {
+	t.Helper()
+	cfg := agent.Config{
+		Hub:               hubtest.SessionConfig(h, id, hubtest.Device(t, h, id)),
+		TelemetryInterval: 100 * time.Millisecond,
+		Boot:              7,
+		Backoff:           backoff.Policy{Base: 50 * time.Millisecond, Cap: 500 * time.Millisecond},
+		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return a
+}
+
+func reportedAck(t *testing.T, h *hubsim.Hub, id, prop string) map[string]any {
+	t.Helper()
+	tw, err := h.Twin(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := tw.Reported.Props[prop]
+	if !ok {
+		return nil
+	}
+	b, _ := json.Marshal(raw)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+func ackIs(m map[string]any, ac, av int) bool {
+	return m != nil && m["ac"] == float64(ac) && m["av"] == float64(av)
+}
+
+func TestTelemetryCarriesStableMessageIDs(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	a := startAgent(t, h, "dev-1", nil)
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 3 }, "fewer than 3 messages delivered")
+	for seq := uint64(1); seq <= 3; seq++ {
+		if n := h.Events().Seen("dev-1", telemetry.MessageID("dev-1", 7, seq)); n != 1 {
+			t.Fatalf("message dev-1-7-%d recorded %d times, want 1", seq, n)
+		}
+	}
+}
+
+func TestDesiredIntervalIsAppliedAndAcknowledgedAtItsVersion(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	a := startAgent(t, h, "dev-1", nil)
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	v, err := h.UpdateDesired("dev-1", []byte(`{"telemetryIntervalSeconds":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubtest.Eventually(t, 10*time.Second, func() bool {
+		return ackIs(reportedAck(t, h, "dev-1", "telemetryIntervalSeconds"), 200, v)
+	}, "no ac 200 at version %d", v)
+	if got := a.TelemetryInterval(); got != 3*time.Second {
+		t.Fatalf("interval in force = %v, want 3s", got)
+	}
+}
+
+func TestDesiredValueOfWrongTypeIsRejectedAndPreviousValueStays(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) { c.TelemetryInterval = 2 * time.Second })
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	v, err := h.UpdateDesired("dev-1", []byte(`{"telemetryIntervalSeconds":"often"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack map[string]any
+	hubtest.Eventually(t, 10*time.Second, func() bool {
+		ack = reportedAck(t, h, "dev-1", "telemetryIntervalSeconds")
+		return ackIs(ack, 400, v)
+	}, "no ac 400 at version %d", v)
+	if ack["ad"] == "" || ack["value"] != 2.0 {
+		t.Fatalf("ack = %v, want a reason and the value in force", ack)
+	}
+	if got := a.TelemetryInterval(); got != 2*time.Second {
+		t.Fatalf("interval in force = %v, want the previous 2s", got)
+	}
+}
+
+// TestOfflineQueueDrainsAndOfflineDesiredChangeAppliesAfterReconnect cuts
+// the device off with a blackhole partition (no FIN, no RST), changes its
+// twin while it is away, heals, and checks nothing was lost.
+func TestOfflineQueueDrainsAndOfflineDesiredChangeAppliesAfterReconnect(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	nw := chaos.NewNetwork(nil)
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		var d net.Dialer
+		c.Hub.Dial = hub.DialFunc(nw.Dialer("site-a", d.DialContext))
+		c.Hub.KeepAlive = time.Second
+		c.Hub.PingTimeout = 500 * time.Millisecond
+	})
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 2 }, "agent never delivered")
+	nw.Partition("site-a")
+	hubtest.Eventually(t, 10*time.Second, func() bool { return !a.Stats().Connected }, "agent did not notice the partition")
+	v, err := h.UpdateDesired("dev-1", []byte(`{"telemetryIntervalSeconds":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Pending >= 3 }, "nothing queued while offline")
+	nw.Heal("site-a")
+	hubtest.Eventually(t, 20*time.Second, func() bool {
+		return ackIs(reportedAck(t, h, "dev-1", "telemetryIntervalSeconds"), 200, v)
+	}, "offline desired change not acknowledged after reconnect")
+	a.SetProducing(false)
+	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Pending == 0 }, "queue not drained")
+	st := a.Stats()
+	for seq := uint64(1); seq <= uint64(st.Accepted); seq++ {
+		if h.Events().Seen("dev-1", telemetry.MessageID("dev-1", 7, seq)) == 0 {
+			t.Fatalf("message %d of %d lost", seq, st.Accepted)
+		}
+	}
+	if st.Connects < 2 {
+		t.Fatalf("connects = %d, want a reconnect", st.Connects)
+	}
+}

@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/device"
+	"github.com/cloudpillar/cloudpillar/agent/hub"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultTelemetryInterval = 10 * time.Second
+	DefaultSendTimeout       = 30 * time.Second
+)
+
+// Config is everything the agent needs. Zero values take the defaults
+// stated on each field.
+type Config struct {
+	Hub    hub.Config    // connection settings; DeviceID names the device
+	Device device.Device // the host device; nil = a device that reports nothing and is idle
+	// TelemetryInterval is the sampling period until the twin's desired
+	// telemetryIntervalSeconds says otherwise. Default 10 s.
+	TelemetryInterval time.Duration
+	// Boot numbers this run of the agent in message ids
+	// (<deviceId>-<boot>-<seq>). Zero = the start time in Unix seconds.
+	Boot uint64
+	// QueueLimit bounds unacknowledged telemetry. Default telemetry.DefaultQueueLimit.
+	QueueLimit int
+	// Backoff shapes reconnect delays. Default base 1 s, cap 60 s.
+	Backoff backoff.Policy
+	// SendTimeout bounds one publish or twin request. Default 30 s.
+	SendTimeout time.Duration
+	// Rand supplies reconnect jitter. Nil = randomly seeded.
+	Rand *rand.Rand
+	// Logger receives structured logs. Nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for timestamps. Nil = time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) validate() error {
+	if c.Hub.DeviceID == "" {
+		return errors.New("agent config: device id is empty")
+	}
+	if c.Device == nil {
+		c.Device = idleDevice{}
+	}
+	if c.TelemetryInterval <= 0 {
+		c.TelemetryInterval = DefaultTelemetryInterval
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Boot == 0 {
+		c.Boot = uint64(c.Now().Unix())
+	}
+	return nil
+}
+
+type idleDevice struct{}
+
+func (idleDevice) CaseState() device.CaseState { return device.CaseIdle }
+func (idleDevice) Metrics() map[string]any     { return nil }
