@@ -139,7 +139,7 @@ func (h *Hook) OnACLCheck(cl *mqtt.Client, name string, write bool) bool {
 	if write {
 		return topic.PublishAllowed(cl.ID, name)
 	}
-	return topic.FilterAllowed(cl.ID, name)
+	return topic.FilterAllowed(cl.ID, name) || topic.Delivery(cl.ID, name)
 }
 
 // OnSessionEstablished marks the device connected and remembers its
