@@ -1,0 +1,223 @@
+package devsim
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/chaos"
+	"github.com/cloudpillar/cloudpillar/devsim/carto"
+	"github.com/cloudpillar/cloudpillar/hubsim"
+)
+
+// Config describes a fleet.
+type Config struct {
+	Hub     *hubsim.Hub    // the hub the devices connect to (started)
+	Network *chaos.Network // every connection goes through it; nil = a fresh one
+	Devices int            // how many devices
+	Sites   int            // hospital sites; device i belongs to site i mod Sites. Default 1
+	// IDPrefix prefixes device ids ("carto-0001"). Default "carto-".
+	IDPrefix string
+	// Stagger spreads device starts uniformly over this window. Zero starts all at once.
+	Stagger           time.Duration
+	TelemetryInterval time.Duration // initial interval; default 1 s
+	KeepAlive         time.Duration // MQTT keep-alive; default 10 s
+	Backoff           backoff.Policy
+	Seed              uint64
+	Logger            *slog.Logger
+}
+
+// Device is one member of the fleet.
+type Device struct {
+	ID    string
+	Site  string
+	Agent *agent.Agent
+	CARTO *carto.Device
+	start time.Duration // offset of its start within the stagger window
+}
+
+// Fleet is a set of running virtual devices.
+type Fleet struct {
+	cfg     Config
+	devices []*Device
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// SiteName names site i.
+func SiteName(i int) string { return fmt.Sprintf("site-%02d", i+1) }
+
+// New registers the devices in the hub, issues their certificates and
+// builds their agents. Nothing runs until Start.
+func New(cfg Config) (*Fleet, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	f := &Fleet{cfg: cfg}
+	rnd := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed+1))
+	for i := 0; i < cfg.Devices; i++ {
+		d, err := f.newDevice(i, rnd)
+		if err != nil {
+			return nil, err
+		}
+		f.devices = append(f.devices, d)
+	}
+	return f, nil
+}
+
+func (c *Config) validate() error {
+	if c.Hub == nil {
+		return fmt.Errorf("fleet config: no hub")
+	}
+	if c.Devices < 0 {
+		return fmt.Errorf("fleet config: devices = %d, must be >= 0", c.Devices)
+	}
+	if c.Sites <= 0 {
+		c.Sites = 1
+	}
+	if c.IDPrefix == "" {
+		c.IDPrefix = "carto-"
+	}
+	if c.Network == nil {
+		c.Network = chaos.NewNetwork(nil)
+	}
+	if c.TelemetryInterval <= 0 {
+		c.TelemetryInterval = time.Second
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
+	id := fmt.Sprintf("%s%04d", f.cfg.IDPrefix, i+1)
+	site := SiteName(i % f.cfg.Sites)
+	h := f.cfg.Hub
+	if err := h.CreateDevice(id); err != nil {
+		return nil, fmt.Errorf("register %s: %w", id, err)
+	}
+	certPEM, keyPEM, err := h.IssueDeviceCert(id)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("device %s certificate: %w", id, err)
+	}
+	var dialer net.Dialer
+	dev := carto.New(rnd.Uint64())
+	a, err := agent.New(agent.Config{
+		Hub: hub.Config{
+			DeviceID:    id,
+			HostName:    h.HostName(),
+			Address:     h.MQTTAddr(),
+			RootCAs:     h.CA().Pool(),
+			Certificate: pair,
+			KeepAlive:   f.cfg.KeepAlive,
+			PingTimeout: f.cfg.KeepAlive / 2,
+			Dial:        hub.DialFunc(f.cfg.Network.Dialer(site, dialer.DialContext)),
+		},
+		Device:            dev,
+		TelemetryInterval: f.cfg.TelemetryInterval,
+		Boot:              1,
+		Backoff:           f.cfg.Backoff,
+		Rand:              rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())),
+		Logger:            f.cfg.Logger.With("site", site),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var start time.Duration
+	if f.cfg.Stagger > 0 {
+		start = time.Duration(rnd.Int64N(int64(f.cfg.Stagger)))
+	}
+	return &Device{ID: id, Site: site, Agent: a, CARTO: dev, start: start}, nil
+}
+
+// Start runs every device's agent, each after its stagger offset.
+func (f *Fleet) Start(ctx context.Context) {
+	ctx, f.cancel = context.WithCancel(ctx)
+	for _, d := range f.devices {
+		f.wg.Go(func() {
+			if d.start > 0 {
+				t := time.NewTimer(d.start)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+			if err := d.Agent.Run(ctx); err != nil {
+				f.cfg.Logger.Error("agent stopped", "device", d.ID, "err", err)
+			}
+		})
+	}
+}
+
+// Close stops every agent and waits for them, or for ctx.
+func (f *Fleet) Close(ctx context.Context) error {
+	if f.cancel == nil {
+		return nil
+	}
+	f.cancel()
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close fleet: %w", ctx.Err())
+	}
+}
+
+// Devices returns the fleet's devices.
+func (f *Fleet) Devices() []*Device { return f.devices }
+
+// Network is the chaos network the fleet's connections go through.
+func (f *Fleet) Network() *chaos.Network { return f.cfg.Network }
+
+// SetProducing starts or stops telemetry sampling on every device.
+func (f *Fleet) SetProducing(on bool) {
+	for _, d := range f.devices {
+		d.Agent.SetProducing(on)
+	}
+}
+
+// Totals sums the agents' counters.
+func (f *Fleet) Totals() agent.Stats {
+	var t agent.Stats
+	for _, d := range f.devices {
+		s := d.Agent.Stats()
+		t.Accepted += s.Accepted
+		t.Delivered += s.Delivered
+		t.Pending += s.Pending
+		t.Evicted += s.Evicted
+		t.Connects += s.Connects
+	}
+	return t
+}
+
+// Connected counts devices whose agent holds a live session.
+func (f *Fleet) Connected() int {
+	n := 0
+	for _, d := range f.devices {
+		if d.Agent.Stats().Connected {
+			n++
+		}
+	}
+	return n
+}
