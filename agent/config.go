@@ -58,6 +58,9 @@ func (c *Config) validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Hub.Logger == nil {
+		c.Hub.Logger = c.Logger.With("device", c.Hub.DeviceID, "subsystem", "hub")
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

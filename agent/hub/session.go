@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"sync"
@@ -42,6 +43,8 @@ type Config struct {
 	// ConnectTimeout bounds dial, TLS handshake and CONNECT. Default 30 s.
 	ConnectTimeout time.Duration
 	Dial           DialFunc // nil: plain TCP
+	// Logger receives the SDK's own logs. Nil discards them.
+	Logger *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -65,6 +68,9 @@ func (c *Config) validate() error {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Dial == nil {
 		var d net.Dialer
@@ -95,7 +101,8 @@ func Connect(ctx context.Context, cfg Config, onDesired func([]byte)) (*Session,
 		iotmqtt.WithModelID(cfg.ModelID),
 		iotmqtt.WithClientOptionsConfig(func(o *paho.ClientOptions) { s.configure(o, cfg) }),
 	)
-	client, err := iotdevice.NewFromX509Cert(s.tr, cfg.DeviceID, cfg.HostName, &cfg.Certificate)
+	client, err := iotdevice.NewFromX509Cert(s.tr, cfg.DeviceID, cfg.HostName, &cfg.Certificate,
+		iotdevice.WithLogger(sdkLogger{cfg.Logger}))
 	if err != nil {
 		return nil, fmt.Errorf("hub client: %w", err)
 	}
