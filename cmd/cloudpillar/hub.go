@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/registry"
+	"github.com/cloudpillar/cloudpillar/internal/testpki"
+)
+
+// hubScanInterval is how often a standalone hub looks for devices that
+// `cloudpillar pki device` created.
+const hubScanInterval = 2 * time.Second
+
+// hubCloseTimeout bounds the hub's shutdown after ctx ends.
+const hubCloseTimeout = 10 * time.Second
+
+// hubFlags are the options of `cloudpillar hub`.
+type hubFlags struct {
+	state, hostName, mqttAddr, httpsAddr string
+	register                             []string
+}
+
+func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err error) {
+	flags := flag.NewFlagSet("hub", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&f.state, "state", defaultStateDir, "state `DIR`: CA, service key, hub.json, devices/")
+	flags.StringVar(&f.hostName, "hostname", hubsim.DefaultHostName, "the hub's host name (MQTT username, TLS server name)")
+	flags.StringVar(&f.mqttAddr, "mqtt", "127.0.0.1:8883", "MQTT/TLS listen `ADDR`")
+	flags.StringVar(&f.httpsAddr, "https", "127.0.0.1:443", "HTTPS listen `ADDR` (recorded only: not served yet)")
+	register := flags.String("register", "", "comma-separated device `IDs` to register at start")
+	if help, err = parseCommandFlags(flags, args, "hub"); help || err != nil {
+		return f, help, err
+	}
+	for _, id := range strings.Split(*register, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		if err := validateDeviceID(id); err != nil {
+			return f, false, fmt.Errorf("%w: hub: --register: %v", errUsage, err)
+		}
+		f.register = append(f.register, id)
+	}
+	return f, false, nil
+}
+
+// runHub implements `cloudpillar hub`: it serves hubsim standalone on the
+// CA kept in the state directory until ctx ends.
+func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, help, err := parseHubFlags(args, stderr)
+	if help || err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(f.state)
+	if err != nil {
+		return fmt.Errorf("hub: --state: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	h, info, err := startHub(dir, f, log)
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	defer closeHub(h, log)
+	reg := &hubRegistrar{hub: h, log: log, seen: map[string]bool{}}
+	for _, id := range f.register {
+		reg.register(id)
+	}
+	reg.scan(dir)
+	if err := writeHubInfo(dir, info); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	printHubHelp(stdout, dir, info)
+	reg.poll(ctx, dir)
+	log.Info("stopping hub")
+	return nil
+}
+
+// startHub loads or creates the CA and service key in dir and starts a hub
+// on them; info describes where it listens.
+func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, error) {
+	ca, err := loadOrCreateCA(dir, log)
+	if err != nil {
+		return nil, hubInfo{}, err
+	}
+	key, err := loadOrCreateServiceKey(filepath.Join(dir, serviceKeyFile))
+	if err != nil {
+		return nil, hubInfo{}, err
+	}
+	h, err := hubsim.New(hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, CA: ca, Logger: log})
+	if err != nil {
+		return nil, hubInfo{}, err
+	}
+	if err := h.Start(); err != nil {
+		closeHub(h, log)
+		return nil, hubInfo{}, err
+	}
+	return h, hubInfo{
+		HostName:                h.HostName(),
+		MQTTAddress:             h.MQTTAddr(),
+		HTTPSAddress:            f.httpsAddr,
+		CAFile:                  filepath.Join(dir, testpki.CACertFile),
+		ServiceConnectionString: fmt.Sprintf("HostName=%s;SharedAccessKeyName=iothubowner;SharedAccessKey=%s", h.HostName(), key),
+	}, nil
+}
+
+func closeHub(h *hubsim.Hub, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), hubCloseTimeout)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		log.Warn("hub close", "err", err)
+	}
+}
+
+// loadOrCreateCA loads the CA saved in dir, or creates and saves one.
+func loadOrCreateCA(dir string, log *slog.Logger) (*testpki.CA, error) {
+	_, err := os.Stat(filepath.Join(dir, testpki.CACertFile))
+	if err == nil {
+		return testpki.LoadCA(dir)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	ca, err := testpki.NewCA("Cloud Pillar lab hub CA")
+	if err != nil {
+		return nil, err
+	}
+	if err := ca.Save(dir); err != nil {
+		return nil, err
+	}
+	log.Info("created lab CA", "file", filepath.Join(dir, testpki.CACertFile))
+	return ca, nil
+}
+
+// loadOrCreateServiceKey returns the base64 shared access key in path,
+// generating 32 random bytes into it (0600) the first time.
+func loadOrCreateServiceKey(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		key := strings.TrimSpace(string(raw))
+		if b, err := base64.StdEncoding.DecodeString(key); err != nil || len(b) == 0 {
+			return "", fmt.Errorf("service key %s: not base64", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("service key: %w", err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret) // never fails (crypto/rand, Go 1.24+)
+	key := base64.StdEncoding.EncodeToString(secret)
+	if err := testpki.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func writeHubInfo(dir string, info hubInfo) error {
+	raw, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return testpki.WriteFile(filepath.Join(dir, hubInfoFile), append(raw, '\n'), 0o600) // holds the service key
+}
+
+// hubRegistrar registers devices in the hub's registry, each once.
+type hubRegistrar struct {
+	hub  *hubsim.Hub
+	log  *slog.Logger
+	seen map[string]bool // ids already handled; owned by runHub's goroutine
+}
+
+func (r *hubRegistrar) register(id string) {
+	if r.seen[id] {
+		return
+	}
+	r.seen[id] = true
+	if err := r.hub.CreateDevice(id); err != nil && !errors.Is(err, registry.ErrExists) {
+		r.log.Warn("register device", "device", id, "err", err)
+		return
+	}
+	r.log.Info("device registered", "device", id)
+}
+
+// scan registers every DIR/devices/<id>/ holding a certificate.
+func (r *hubRegistrar) scan(dir string) {
+	entries, err := os.ReadDir(filepath.Join(dir, devicesDir))
+	if err != nil {
+		return // no devices yet
+	}
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || r.seen[id] || validateDeviceID(id) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, devicesDir, id, deviceCertFile)); err == nil {
+			r.register(id)
+		}
+	}
+}
+
+// poll scans dir every hubScanInterval until ctx ends.
+func (r *hubRegistrar) poll(ctx context.Context, dir string) {
+	t := time.NewTicker(hubScanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.scan(dir)
+		}
+	}
+}
+
+// printHubHelp tells the user where the hub listens and how to point an
+// agent at it.
+func printHubHelp(w io.Writer, dir string, info hubInfo) {
+	example, _ := agentConfigYAML(info, "<ID>", filepath.Join(dir, devicesDir, "<ID>"))
+	fmt.Fprintf(w, `Cloud Pillar lab hub %q
+  MQTT/TLS  %s
+  HTTPS     %s (not served yet; recorded in hub.json)
+  CA        %s
+  state     %s (hub.json holds the service connection string)
+
+Add a device (registered here within %v) and run its agent:
+  cloudpillar pki device --id <ID> --state %s
+  cloudpillar-agent --config %s
+
+The agent config pki writes looks like this:
+%s
+Ctrl-C stops the hub.
+`, info.HostName, info.MQTTAddress, info.HTTPSAddress, info.CAFile, dir, hubScanInterval,
+		dir, filepath.Join(dir, devicesDir, "<ID>", agentConfigFile), hubIndent(string(example), "  "))
+}
+
+func hubIndent(s, prefix string) string {
+	lines := strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
+	return prefix + strings.Join(lines, prefix) + "\n"
+}
