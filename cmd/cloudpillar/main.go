@@ -1,6 +1,7 @@
 // Command cloudpillar is the Cloud Pillar harness: it runs simulated fleets
 // against the IoT Hub simulator (sim), serves that simulator standalone for
-// lab work (hub), and issues lab certificates (pki).
+// lab work (hub), issues lab certificates (pki) and re-renders reports
+// (report).
 //
 // Exit codes: 0 success (and a passing verdict), 1 failure or a failing
 // verdict, 2 usage or input errors.
@@ -31,6 +32,8 @@ commands:
         serve the IoT Hub simulator standalone for lab use
   pki device --id ID --state DIR
         issue a device certificate from a standalone hub's CA
+  report DIR
+        re-render report.html and junit.xml from DIR/summary.json
 `
 
 func main() {
@@ -51,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runHub(ctx, args[1:], stdout, stderr)
 	case "pki":
 		return runPKI(ctx, args[1:], stdout, stderr)
+	case "report":
+		return runReport(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -68,3 +68,23 @@ func TestSimWritesSummaryReportAndJUnit(t *testing.T) {
 		t.Fatalf("stdout = %s", stdout.String())
 	}
 }
+
+func TestReportRerendersFromSummaryAndRejectsCorruptSummaries(t *testing.T) {
+	dir := t.TempDir()
+	sum := &reports.Summary{Scenario: "x", Devices: 1, Verdict: reports.VerdictPass}
+	if err := reports.WriteJSON(filepath.Join(dir, "summary.json"), sum); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"report", dir}, &out, &errOut); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "summary.json"), []byte(`{"verdict":"maybe"}`), 0o644)
+	err := run(context.Background(), []string{"report", dir}, &out, &errOut)
+	if exitCode(err, &errOut) != 2 || !strings.Contains(errOut.String(), "maybe") {
+		t.Fatalf("corrupt summary: err %v, stderr %q", err, errOut.String())
+	}
+}
