@@ -11,10 +11,17 @@ import (
 // $version for every property in the patch).
 type twinTracker struct {
 	mu        sync.Mutex
-	pending   map[string][]push // device -> unacknowledged pushes; guarded by mu
-	pushes    int64             // guarded by mu
-	acked     int64             // guarded by mu
-	latencies []float64         // ms, guarded by mu
+	pending   map[string][]push         // device -> unacknowledged pushes; guarded by mu
+	acks      map[string]map[string]ack // device -> property -> newest ac 200; guarded by mu
+	pushes    int64                     // guarded by mu
+	acked     int64                     // guarded by mu
+	latencies []float64                 // ms, guarded by mu
+}
+
+// ack is the newest successful acknowledgement of one property.
+type ack struct {
+	version int
+	at      time.Time
 }
 
 type push struct {
@@ -24,9 +31,12 @@ type push struct {
 }
 
 func newTwinTracker() *twinTracker {
-	return &twinTracker{pending: make(map[string][]push)}
+	return &twinTracker{pending: make(map[string][]push), acks: make(map[string]map[string]ack)}
 }
 
+// pushed records a desired change sent at `at`. The device may have
+// acknowledged it already (the notification leaves inside UpdateDesired),
+// so acknowledgements seen before are checked first.
 func (t *twinTracker) pushed(device string, version int, patch map[string]any, at time.Time) {
 	keys := make(map[string]bool, len(patch))
 	for k := range patch {
@@ -35,7 +45,30 @@ func (t *twinTracker) pushed(device string, version int, patch map[string]any, a
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pushes++
-	t.pending[device] = append(t.pending[device], push{version: version, keys: keys, at: at})
+	p := push{version: version, keys: keys, at: at}
+	if !t.settleLocked(device, &p) {
+		t.pending[device] = append(t.pending[device], p)
+	}
+}
+
+// settleLocked removes the keys of p already acknowledged at or after its
+// version and, if none remain, counts p as acknowledged.
+func (t *twinTracker) settleLocked(device string, p *push) bool {
+	var last time.Time
+	for k := range p.keys {
+		if a, ok := t.acks[device][k]; ok && a.version >= p.version {
+			delete(p.keys, k)
+			if a.at.After(last) {
+				last = a.at
+			}
+		}
+	}
+	if len(p.keys) > 0 {
+		return false
+	}
+	t.acked++
+	t.latencies = append(t.latencies, float64(max(0, last.Sub(p.at)))/float64(time.Millisecond))
+	return true
 }
 
 // onReported runs on the hub's read path for every accepted reported patch.
@@ -50,20 +83,20 @@ func (t *twinTracker) onReported(device string, _ int, patch []byte) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.acks[device] == nil {
+		t.acks[device] = make(map[string]ack)
+	}
+	for k, a := range acks {
+		if a.AC == 200 && a.AV >= t.acks[device][k].version {
+			t.acks[device][k] = ack{version: a.AV, at: now}
+		}
+	}
 	list := t.pending[device]
 	kept := list[:0]
 	for _, p := range list {
-		for k := range p.keys {
-			if a, ok := acks[k]; ok && a.AC == 200 && a.AV >= p.version {
-				delete(p.keys, k)
-			}
-		}
-		if len(p.keys) > 0 {
+		if !t.settleLocked(device, &p) {
 			kept = append(kept, p)
-			continue
 		}
-		t.acked++
-		t.latencies = append(t.latencies, float64(now.Sub(p.at))/float64(time.Millisecond))
 	}
 	t.pending[device] = kept
 }
