@@ -2,17 +2,18 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/agent/backoff"
-	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
 )
+
+// Version is the agent's version, reported in the twin. Release builds set
+// it with -ldflags "-X github.com/cloudpillar/cloudpillar/agent.Version=...".
+var Version = "0.1.0-dev"
 
 // Stats are the agent's counters.
 type Stats struct {
@@ -30,14 +31,14 @@ type Agent struct {
 	log   *slog.Logger
 	queue *telemetry.Queue
 	ids   *telemetry.IDs
-	twin  *twin.Reconciler
+	twin  *twin.Reconciler // owned by the connection loop goroutine
 
 	producing atomic.Bool
 	accepted  atomic.Int64
 	delivered atomic.Int64
 	connects  atomic.Int64
 	connected atomic.Bool
-	interval  atomic.Int64 // current telemetry interval, ns
+	interval  atomic.Int64 // telemetry interval in force, ns
 
 	desiredMu sync.Mutex
 	desired   [][]byte      // guarded by desiredMu: patches not yet applied
@@ -57,13 +58,43 @@ func New(cfg Config) (*Agent, error) {
 		log:       cfg.Logger.With("device", cfg.Hub.DeviceID),
 		queue:     telemetry.NewQueue(cfg.QueueLimit),
 		ids:       telemetry.NewIDs(cfg.Hub.DeviceID, cfg.Boot),
-		twin:      twin.New(twin.Settings{TelemetryInterval: cfg.TelemetryInterval}),
 		desiredCh: make(chan struct{}, 1),
 		report:    map[string]any{},
 	}
+	a.twin = twin.New(a.writableProperties()...)
 	a.producing.Store(true)
 	a.interval.Store(int64(cfg.TelemetryInterval))
 	return a, nil
+}
+
+// writableProperties are the desired properties the agent accepts, each
+// with its handler (DTDL: agent/model).
+func (a *Agent) writableProperties() []twin.Property {
+	return []twin.Property{
+		twin.IntervalProperty(a.TelemetryInterval, func(d time.Duration) { a.interval.Store(int64(d)) }),
+	}
+}
+
+// WritableProperties names the desired properties the agent accepts.
+func (a *Agent) WritableProperties() []string { return a.twin.Names() }
+
+// reportedProperties are the read-only properties the agent reports after
+// every connect (DTDL: agent/model).
+func (a *Agent) reportedProperties() map[string]any {
+	return map[string]any{
+		"agentVersion":    Version,
+		"bootCount":       a.cfg.Boot,
+		"evictedMessages": a.queue.Evicted(),
+	}
+}
+
+// ReportedProperties names the read-only properties the agent reports.
+func (a *Agent) ReportedProperties() []string {
+	var out []string
+	for k := range a.reportedProperties() {
+		out = append(out, k)
+	}
+	return out
 }
 
 // Run runs the agent until ctx ends. It returns nil on cancellation.
@@ -96,200 +127,3 @@ func (a *Agent) Boot() uint64 { return a.cfg.Boot }
 
 // TelemetryInterval is the sampling period in force.
 func (a *Agent) TelemetryInterval() time.Duration { return time.Duration(a.interval.Load()) }
-
-func (a *Agent) produce(ctx context.Context) {
-	for {
-		t := time.NewTimer(a.TelemetryInterval())
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if a.producing.Load() {
-			a.sample()
-		}
-	}
-}
-
-func (a *Agent) sample() {
-	id, seq := a.ids.Next()
-	msg, err := telemetry.Build(id, telemetry.Sample{
-		DeviceID:  a.cfg.Hub.DeviceID,
-		Seq:       seq,
-		Time:      a.cfg.Now().UTC(),
-		CaseState: a.cfg.Device.CaseState().String(),
-		Metrics:   a.cfg.Device.Metrics(),
-	})
-	if err != nil {
-		a.log.Error("telemetry sample dropped", "err", err)
-		return
-	}
-	a.accepted.Add(1)
-	a.queue.Push(msg)
-}
-
-func (a *Agent) connectLoop(ctx context.Context) {
-	bo := backoff.New(a.cfg.Backoff, a.cfg.Rand)
-	for ctx.Err() == nil {
-		s, err := hub.Connect(ctx, a.cfg.Hub, a.onDesired)
-		if err != nil {
-			d := bo.Next()
-			a.log.Warn("connect failed", "err", err, "retryIn", d.Round(time.Millisecond).String())
-			sleep(ctx, d)
-			continue
-		}
-		a.connects.Add(1)
-		a.connected.Store(true)
-		a.log.Info("connected", "connects", a.connects.Load())
-		err = a.serve(ctx, s, bo)
-		a.connected.Store(false)
-		s.Close()
-		if ctx.Err() != nil {
-			return
-		}
-		d := bo.Next()
-		a.log.Warn("disconnected", "err", err, "retryIn", d.Round(time.Millisecond).String())
-		sleep(ctx, d)
-	}
-}
-
-// serve runs one connection: reconcile the twin, then drain the queue and
-// apply desired patches until the connection ends.
-func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) error {
-	if err := a.syncTwin(ctx, s); err != nil {
-		return err
-	}
-	bo.Reset()
-	for {
-		if err := a.applyDesired(); err != nil {
-			return err
-		}
-		if err := a.flushReport(ctx, s); err != nil {
-			return err
-		}
-		if err := a.drain(ctx, s); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.Done():
-			return s.Err()
-		case <-a.queue.Ready():
-		case <-a.desiredCh:
-		}
-	}
-}
-
-// syncTwin GETs the full twin after a (re)connect and applies any desired
-// change whose $version moved while the agent was offline.
-func (a *Agent) syncTwin(ctx context.Context, s *hub.Session) error {
-	rctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
-	defer cancel()
-	desired, _, err := s.Twin(rctx)
-	if err != nil {
-		return err
-	}
-	a.applyDoc(desired)
-	return nil
-}
-
-func (a *Agent) onDesired(patch []byte) {
-	a.desiredMu.Lock()
-	a.desired = append(a.desired, patch)
-	a.desiredMu.Unlock()
-	select {
-	case a.desiredCh <- struct{}{}:
-	default:
-	}
-}
-
-func (a *Agent) applyDesired() error {
-	a.desiredMu.Lock()
-	pending := a.desired
-	a.desired = nil
-	a.desiredMu.Unlock()
-	for _, raw := range pending {
-		doc, err := decodeObject(raw)
-		if err != nil {
-			a.log.Warn("desired patch ignored", "err", err)
-			continue
-		}
-		a.applyDoc(doc)
-	}
-	return nil
-}
-
-func (a *Agent) applyDoc(doc map[string]any) {
-	patch := a.twin.Apply(doc)
-	if patch == nil {
-		return
-	}
-	a.interval.Store(int64(a.twin.Settings().TelemetryInterval))
-	a.reportMu.Lock()
-	for k, v := range patch {
-		a.report[k] = v
-	}
-	a.reportMu.Unlock()
-	a.log.Info("desired properties applied", "version", a.twin.Version(), "telemetryInterval", a.TelemetryInterval().String())
-}
-
-// flushReport sends the coalesced reported patch; on failure it stays
-// pending for the next connection.
-func (a *Agent) flushReport(ctx context.Context, s *hub.Session) error {
-	a.reportMu.Lock()
-	if len(a.report) == 0 {
-		a.reportMu.Unlock()
-		return nil
-	}
-	patch := a.report
-	a.report = map[string]any{}
-	a.reportMu.Unlock()
-	rctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
-	defer cancel()
-	if _, err := s.Report(rctx, patch); err != nil {
-		a.reportMu.Lock()
-		for k, v := range patch {
-			if _, newer := a.report[k]; !newer {
-				a.report[k] = v
-			}
-		}
-		a.reportMu.Unlock()
-		return err
-	}
-	return nil
-}
-
-// drain sends queued telemetry in order until the queue is empty.
-func (a *Agent) drain(ctx context.Context, s *hub.Session) error {
-	for {
-		msg, ok := a.queue.Peek()
-		if !ok {
-			return nil
-		}
-		sctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
-		err := s.SendEvent(sctx, msg.ID, msg.Payload, msg.Properties)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("send %s: %w", msg.ID, err)
-		}
-		a.queue.Ack(msg.ID)
-		a.delivered.Add(1)
-		a.desiredMu.Lock()
-		more := len(a.desired) > 0
-		a.desiredMu.Unlock()
-		if more { // a desired change goes before the backlog
-			return nil
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

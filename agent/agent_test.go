@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/chaos"
@@ -144,5 +145,37 @@ func TestOfflineQueueDrainsAndOfflineDesiredChangeAppliesAfterReconnect(t *testi
 	}
 	if st.Connects < 2 {
 		t.Fatalf("connects = %d, want a reconnect", st.Connects)
+	}
+}
+
+// liveDevice is a host device whose patient case is always live.
+type liveDevice struct{}
+
+func (liveDevice) CaseState() device.CaseState { return device.CaseLive }
+func (liveDevice) Metrics() map[string]any     { return map[string]any{"secret": 1} }
+
+func TestLiveCaseReducesTelemetryToHeartbeats(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{KeepEvents: true})
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		c.Device = liveDevice{}
+		c.TelemetryInterval = 50 * time.Millisecond
+		c.HeartbeatInterval = 400 * time.Millisecond
+	})
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 2 }, "no heartbeats delivered")
+	for _, e := range h.Events().Events() {
+		var s telemetry.Sample
+		if err := json.Unmarshal(e.Body, &s); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Heartbeat || s.Metrics != nil || s.CaseState != "live" {
+			t.Fatalf("sample during a live case = %s, want a heartbeat without metrics", e.Body)
+		}
+	}
+	// 50 ms sampling would give ~20 messages/s; heartbeats come every 400 ms.
+	first := h.Events().Events()[0].EnqueuedTime
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 3 }, "no third heartbeat")
+	ev := h.Events().Events()
+	if gap := ev[2].EnqueuedTime.Sub(first); gap < 600*time.Millisecond {
+		t.Fatalf("3 heartbeats within %v, want them 400 ms apart", gap)
 	}
 }

@@ -9,12 +9,16 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/model"
 )
 
 // Defaults for Config fields left zero.
 const (
 	DefaultTelemetryInterval = 10 * time.Second
 	DefaultSendTimeout       = 30 * time.Second
+	DefaultHeartbeatInterval = 60 * time.Second
+	DefaultThrottleFloor     = 10 * time.Second
+	DefaultAuthRetryFloor    = 60 * time.Second
 )
 
 // Config is everything the agent needs. Zero values take the defaults
@@ -25,6 +29,9 @@ type Config struct {
 	// TelemetryInterval is the sampling period until the twin's desired
 	// telemetryIntervalSeconds says otherwise. Default 10 s.
 	TelemetryInterval time.Duration
+	// HeartbeatInterval is the period of the reduced heartbeat sent while
+	// a patient case is live (or its state unknown). Default 60 s.
+	HeartbeatInterval time.Duration
 	// Boot numbers this run of the agent in message ids
 	// (<deviceId>-<boot>-<seq>). Zero = the start time in Unix seconds.
 	Boot uint64
@@ -32,6 +39,13 @@ type Config struct {
 	QueueLimit int
 	// Backoff shapes reconnect delays. Default base 1 s, cap 60 s.
 	Backoff backoff.Policy
+	// ThrottleFloor is the least wait before redialling after the hub
+	// throttled the device (429, 403002). Default 10 s; never below 10 s
+	// unless set explicitly for tests.
+	ThrottleFloor time.Duration
+	// AuthRetryFloor is the least wait before redialling after the hub
+	// refused the device's identity. Default 60 s.
+	AuthRetryFloor time.Duration
 	// SendTimeout bounds one publish or twin request. Default 30 s.
 	SendTimeout time.Duration
 	// Rand supplies reconnect jitter. Nil = randomly seeded.
@@ -51,6 +65,18 @@ func (c *Config) validate() error {
 	}
 	if c.TelemetryInterval <= 0 {
 		c.TelemetryInterval = DefaultTelemetryInterval
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.Hub.ModelID == "" {
+		c.Hub.ModelID = model.ID
+	}
+	if c.ThrottleFloor <= 0 {
+		c.ThrottleFloor = DefaultThrottleFloor
+	}
+	if c.AuthRetryFloor <= 0 {
+		c.AuthRetryFloor = DefaultAuthRetryFloor
 	}
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = DefaultSendTimeout

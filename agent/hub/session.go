@@ -111,7 +111,7 @@ func Connect(ctx context.Context, cfg Config, onDesired func([]byte)) (*Session,
 	defer cancel()
 	if err := client.Connect(cctx); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("connect to %s as %s: %w", cfg.Address, cfg.DeviceID, err)
+		return nil, fmt.Errorf("connect to %s as %s: %w", cfg.Address, cfg.DeviceID, classify(err))
 	}
 	// Subscribe on the transport with our own dispatcher: the SDK's
 	// twin-state mux can send on a closed channel when a patch races Close.
@@ -199,7 +199,7 @@ func (s *Session) SendEvent(ctx context.Context, id string, payload []byte, prop
 func (s *Session) Twin(ctx context.Context) (desired, reported map[string]any, err error) {
 	d, r, err := s.client.RetrieveTwinState(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("get twin: %w", err)
+		return nil, nil, fmt.Errorf("get twin: %w", classify(err))
 	}
 	return d, r, nil
 }
@@ -218,7 +218,7 @@ func (s *Session) Report(ctx context.Context, patch map[string]any) (int, error)
 	}
 	v, err := s.client.UpdateTwinState(ctx, state)
 	if err != nil {
-		return 0, fmt.Errorf("report properties: %w", err)
+		return 0, fmt.Errorf("report properties: %w", classify(err))
 	}
 	return v, nil
 }

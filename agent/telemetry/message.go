@@ -43,6 +43,7 @@ type Sample struct {
 	Seq       uint64         `json:"seq"`
 	Time      time.Time      `json:"ts"`
 	CaseState string         `json:"caseState"`
+	Heartbeat bool           `json:"heartbeat,omitempty"` // reduced sample while a case is live
 	Metrics   map[string]any `json:"metrics,omitempty"`
 }
 

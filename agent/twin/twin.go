@@ -3,25 +3,15 @@ package twin
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"time"
+	"sort"
 )
 
-// Property names the agent accepts.
+// Acknowledgement codes (IoT Plug and Play "ac", PROTOCOL.md §7).
 const (
-	PropTelemetryInterval = "telemetryIntervalSeconds"
-)
-
-// Bounds of telemetryIntervalSeconds.
-const (
-	MinTelemetryInterval = time.Second
-	MaxTelemetryInterval = 24 * time.Hour
-)
-
-// Acknowledgement codes (IoT Plug and Play "ac").
-const (
-	ACApplied  = 200
-	ACRejected = 400
+	ACApplied    = 200
+	ACInProgress = 202
+	ACRejected   = 400
+	ACFailed     = 500
 )
 
 // Ack is a writable property's reported acknowledgement.
@@ -32,102 +22,90 @@ type Ack struct {
 	Description string `json:"ad,omitempty"`
 }
 
-// Settings are the values in force.
-type Settings struct {
-	TelemetryInterval time.Duration
+// Property is one writable property the agent accepts. Apply validates and
+// applies a desired value and returns the value now in force; an error
+// rejects the value (ac 400) and leaves the previous one in force. Apply
+// may return ErrInProgress to acknowledge with ac 202 (the owner reports
+// the final 200 later). Current returns the value in force.
+type Property struct {
+	Name    string
+	Section string // the subsystem it belongs to: telemetry, logs, updates, maintenance ...
+	Apply   func(raw any) (any, error)
+	Current func() any
 }
 
-// Reconciler tracks the desired version last applied and the settings in
-// force.
+// ErrInProgress is returned by Property.Apply for a change that will
+// finish later (ac 202).
+var ErrInProgress = fmt.Errorf("in progress")
+
+// Reconciler dispatches desired properties to their handlers and builds
+// the acknowledgements. It tracks the desired $version last applied.
 type Reconciler struct {
-	settings Settings
-	version  int // desired $version last applied; 0 = none yet
+	props   map[string]Property
+	version int // desired $version last applied; 0 = none yet
 }
 
-// New returns a reconciler starting from the given settings.
-func New(s Settings) *Reconciler {
-	return &Reconciler{settings: s}
+// New returns a reconciler for the given properties.
+func New(props ...Property) *Reconciler {
+	r := &Reconciler{props: make(map[string]Property, len(props))}
+	for _, p := range props {
+		r.props[p.Name] = p
+	}
+	return r
 }
-
-// Settings returns the values in force.
-func (r *Reconciler) Settings() Settings { return r.settings }
 
 // Version is the desired $version last applied.
 func (r *Reconciler) Version() int { return r.version }
 
+// Names lists the writable properties the reconciler accepts, sorted.
+func (r *Reconciler) Names() []string {
+	out := make([]string, 0, len(r.props))
+	for n := range r.props {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Apply applies a desired document (a patch notification or the desired
 // section of a full twin). Documents whose $version is not newer than the
 // last applied one are ignored (PROTOCOL.md §2.3). It returns the reported
-// patch to send (nil when there is nothing to acknowledge).
+// patch of acknowledgements (nil when there is nothing to acknowledge).
+// Unknown desired properties are ignored: another component may own them.
 func (r *Reconciler) Apply(desired map[string]any) map[string]any {
 	v, ok := version(desired)
 	if !ok || v <= r.version {
 		return nil
 	}
 	r.version = v
-	patch := map[string]any{}
-	if raw, present := desired[PropTelemetryInterval]; present {
-		patch[PropTelemetryInterval] = r.applyInterval(raw, v)
-	}
-	if len(patch) == 0 {
-		return nil
+	var patch map[string]any
+	for name, raw := range desired {
+		p, known := r.props[name]
+		if !known {
+			continue
+		}
+		if patch == nil {
+			patch = map[string]any{}
+		}
+		patch[name] = apply(p, raw, v)
 	}
 	return patch
 }
 
-func (r *Reconciler) applyInterval(raw any, v int) Ack {
-	d, err := parseInterval(raw)
-	if err != nil {
-		return Ack{
-			Value:       int64(r.settings.TelemetryInterval / time.Second),
-			Code:        ACRejected,
-			Version:     v,
-			Description: err.Error(),
+func apply(p Property, raw any, v int) (ack Ack) {
+	defer func() {
+		if e := recover(); e != nil {
+			ack = Ack{Value: p.Current(), Code: ACFailed, Version: v, Description: fmt.Sprintf("%s: internal error applying the value", p.Name)}
 		}
+	}()
+	val, err := p.Apply(raw)
+	switch {
+	case err == ErrInProgress:
+		return Ack{Value: val, Code: ACInProgress, Version: v}
+	case err != nil:
+		return Ack{Value: p.Current(), Code: ACRejected, Version: v, Description: err.Error()}
 	}
-	r.settings.TelemetryInterval = d
-	return Ack{Value: int64(d / time.Second), Code: ACApplied, Version: v}
-}
-
-func parseInterval(raw any) (time.Duration, error) {
-	var f float64
-	switch x := raw.(type) {
-	case float64:
-		f = x
-	case json.Number:
-		var err error
-		if f, err = x.Float64(); err != nil {
-			return 0, fmt.Errorf("%s must be a number of seconds, got %q", PropTelemetryInterval, x)
-		}
-	default:
-		return 0, fmt.Errorf("%s must be an integer number of seconds, got %s", PropTelemetryInterval, describe(raw))
-	}
-	if f != math.Trunc(f) {
-		return 0, fmt.Errorf("%s must be a whole number of seconds, got %v", PropTelemetryInterval, f)
-	}
-	d := time.Duration(f) * time.Second
-	if f < MinTelemetryInterval.Seconds() || f > MaxTelemetryInterval.Seconds() {
-		return 0, fmt.Errorf("%s must be between %d and %d, got %v", PropTelemetryInterval,
-			int(MinTelemetryInterval.Seconds()), int(MaxTelemetryInterval.Seconds()), f)
-	}
-	return d, nil
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case bool:
-		return fmt.Sprintf("the boolean %v", x)
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	default:
-		return fmt.Sprintf("%T", v)
-	}
+	return Ack{Value: val, Code: ACApplied, Version: v}
 }
 
 func version(doc map[string]any) (int, bool) {
@@ -139,4 +117,24 @@ func version(doc map[string]any) (int, bool) {
 		return int(n), err == nil
 	}
 	return 0, false
+}
+
+// Describe names a JSON value's kind for error messages.
+func Describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case bool:
+		return fmt.Sprintf("the boolean %v", x)
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case float64, json.Number:
+		return fmt.Sprintf("the number %v", x)
+	default:
+		return fmt.Sprintf("%T", v)
+	}
 }

@@ -35,7 +35,8 @@ func TestApplyAcknowledgesDesiredIntervalInPlugAndPlayShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := New(Settings{TelemetryInterval: 10 * time.Second})
+			interval := 10 * time.Second
+			r := New(IntervalProperty(func() time.Duration { return interval }, func(d time.Duration) { interval = d }))
 			patch := r.Apply(doc(t, tc.desired))
 			ack, ok := patch[PropTelemetryInterval].(Ack)
 			if !ok {
@@ -47,7 +48,7 @@ func TestApplyAcknowledgesDesiredIntervalInPlugAndPlayShape(t *testing.T) {
 			if !strings.Contains(ack.Description, tc.wantAD) {
 				t.Errorf("ad = %q, want it to contain %q", ack.Description, tc.wantAD)
 			}
-			if got := r.Settings().TelemetryInterval; got != tc.wantIn {
+			if got := interval; got != tc.wantIn {
 				t.Errorf("interval in force = %v, want %v", got, tc.wantIn)
 			}
 		})
@@ -55,7 +56,8 @@ func TestApplyAcknowledgesDesiredIntervalInPlugAndPlayShape(t *testing.T) {
 }
 
 func TestApplyIgnoresStaleOrUnversionedDocuments(t *testing.T) {
-	r := New(Settings{TelemetryInterval: 10 * time.Second})
+	interval := 10 * time.Second
+	r := New(IntervalProperty(func() time.Duration { return interval }, func(d time.Duration) { interval = d }))
 	if p := r.Apply(doc(t, `{"telemetryIntervalSeconds":5,"$version":3}`)); p == nil {
 		t.Fatal("first Apply returned nil")
 	}
@@ -68,13 +70,13 @@ func TestApplyIgnoresStaleOrUnversionedDocuments(t *testing.T) {
 			t.Errorf("Apply(%s) = %v, want nil", s, p)
 		}
 	}
-	if r.Settings().TelemetryInterval != 5*time.Second || r.Version() != 3 {
-		t.Fatalf("settings %+v version %d", r.Settings(), r.Version())
+	if interval != 5*time.Second || r.Version() != 3 {
+		t.Fatalf("interval %v version %d", interval, r.Version())
 	}
 }
 
 func TestApplyWithoutKnownPropertiesAdvancesVersionSilently(t *testing.T) {
-	r := New(Settings{TelemetryInterval: time.Second})
+	r := New(IntervalProperty(func() time.Duration { return time.Second }, func(time.Duration) {}))
 	if p := r.Apply(doc(t, `{"unrelated":1,"$version":4}`)); p != nil {
 		t.Fatalf("Apply = %v, want nil", p)
 	}
@@ -90,5 +92,27 @@ func TestAckMarshalsToPlugAndPlayJSON(t *testing.T) {
 	want := map[string]any{"value": 5.0, "ac": 200.0, "av": 7.0}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("json = %s, want %v", b, want)
+	}
+}
+
+func TestHandlerPanicIsAcknowledgedAs500WithTheValueInForce(t *testing.T) {
+	r := New(Property{
+		Name:    "boom",
+		Apply:   func(any) (any, error) { panic("bug") },
+		Current: func() any { return 1 },
+	}, Property{
+		Name:    "slow",
+		Apply:   func(raw any) (any, error) { return raw, ErrInProgress },
+		Current: func() any { return nil },
+	})
+	patch := r.Apply(doc(t, `{"boom":2,"slow":"x","$version":9}`))
+	if a := patch["boom"].(Ack); a.Code != ACFailed || a.Value != 1 || a.Description == "" {
+		t.Fatalf("boom ack = %+v", a)
+	}
+	if a := patch["slow"].(Ack); a.Code != ACInProgress || a.Value != "x" || a.Version != 9 {
+		t.Fatalf("slow ack = %+v", a)
+	}
+	if got := r.Names(); len(got) != 2 || got[0] != "boom" {
+		t.Fatalf("Names = %v", got)
 	}
 }

@@ -142,7 +142,10 @@ func loadLabAgentConfig(t testing.TB, path string) hub.Config {
 // agent stops at test cleanup.
 func runLabAgent(t *testing.T, cfg hub.Config) {
 	t.Helper()
-	a, err := agent.New(agent.Config{Hub: cfg, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	// The hub registers lab devices every 2 s, so the first dial may be
+	// refused; a short floor keeps the test from waiting the real 60 s.
+	a, err := agent.New(agent.Config{Hub: cfg, AuthRetryFloor: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

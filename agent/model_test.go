@@ -1,0 +1,45 @@
+package agent_test
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/model"
+	"github.com/cloudpillar/cloudpillar/agent/telemetry"
+)
+
+// TestEverythingTheAgentSaysIsDeclaredInItsModel checks the agent against
+// its DTDL interface: every writable property it accepts, every read-only
+// property it reports and every telemetry field it sends.
+func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
+	in, err := model.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{Hub: hub.Config{DeviceID: "d", HostName: "h", Certificate: tls.Certificate{Certificate: [][]byte{{1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range a.WritableProperties() {
+		if !in.Has("Property", name, true) {
+			t.Errorf("writable property %q is not declared writable in %s", name, model.ID)
+		}
+	}
+	for _, name := range a.ReportedProperties() {
+		if !in.Has("Property", name, false) {
+			t.Errorf("reported property %q is not declared in %s", name, model.ID)
+		}
+	}
+	b, _ := json.Marshal(telemetry.Sample{DeviceID: "d", Seq: 1, Time: time.Now(), CaseState: "live", Heartbeat: true, Metrics: map[string]any{"x": 1}})
+	var fields map[string]any
+	json.Unmarshal(b, &fields)
+	for name := range fields {
+		if !in.Has("Telemetry", name, false) {
+			t.Errorf("telemetry field %q is not declared in %s", name, model.ID)
+		}
+	}
+}

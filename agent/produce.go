@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/device"
+	"github.com/cloudpillar/cloudpillar/agent/telemetry"
+)
+
+// produce samples telemetry every interval into the queue, connected or
+// not. While a patient case is live (or its state is unknown, which counts
+// as live) it sends only a heartbeat, at most every HeartbeatInterval.
+func (a *Agent) produce(ctx context.Context) {
+	var lastSent time.Time
+	for {
+		t := time.NewTimer(a.TelemetryInterval())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if !a.producing.Load() {
+			continue
+		}
+		now := a.cfg.Now()
+		state := a.cfg.Device.CaseState()
+		live := state != device.CaseIdle
+		if live && now.Sub(lastSent) < a.cfg.HeartbeatInterval {
+			continue
+		}
+		a.sample(now, state, live)
+		lastSent = now
+	}
+}
+
+func (a *Agent) sample(now time.Time, state device.CaseState, heartbeat bool) {
+	id, seq := a.ids.Next()
+	s := telemetry.Sample{
+		DeviceID:  a.cfg.Hub.DeviceID,
+		Seq:       seq,
+		Time:      now.UTC(),
+		CaseState: state.String(),
+		Heartbeat: heartbeat,
+	}
+	if !heartbeat {
+		s.Metrics = a.cfg.Device.Metrics()
+	}
+	msg, err := telemetry.Build(id, s)
+	if err != nil {
+		a.log.Error("telemetry sample dropped", "err", err)
+		return
+	}
+	a.accepted.Add(1)
+	a.queue.Push(msg)
+}

@@ -1,0 +1,119 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/hub"
+)
+
+// connectLoop owns the hub connection: dial, serve, and after a failure
+// wait a jittered backoff before dialling again (DESIGN.md decision 14).
+func (a *Agent) connectLoop(ctx context.Context) {
+	bo := backoff.New(a.cfg.Backoff, a.cfg.Rand)
+	for ctx.Err() == nil {
+		s, err := hub.Connect(ctx, a.cfg.Hub, a.onDesired)
+		if err == nil {
+			a.connects.Add(1)
+			a.connected.Store(true)
+			a.log.Info("connected", "connects", a.connects.Load())
+			err = a.serve(ctx, s, bo)
+			a.connected.Store(false)
+			s.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		d := retryDelay(bo, err, a.cfg)
+		a.log.Warn("hub connection ended", "err", err, "retryIn", d.Round(time.Millisecond).String())
+		sleep(ctx, d)
+	}
+}
+
+// retryDelay is the wait before the next dial: full-jitter backoff, raised
+// to a floor when the hub throttled the device or refused its identity, so
+// a refused or throttled fleet never retries in a tight loop.
+func retryDelay(bo *backoff.Backoff, err error, cfg Config) time.Duration {
+	d := bo.Next()
+	switch {
+	case errors.Is(err, hub.ErrThrottled):
+		return cfg.ThrottleFloor + d // the jitter still spreads the fleet
+	case errors.Is(err, hub.ErrUnauthorized):
+		return cfg.AuthRetryFloor + d
+	}
+	return d
+}
+
+// serve runs one connection: reconcile the twin, then drain the queue and
+// apply desired patches until the connection ends.
+func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) error {
+	if err := a.syncTwin(ctx, s); err != nil {
+		return err
+	}
+	a.queueReport(a.reportedProperties())
+	bo.Reset()
+	for {
+		a.applyDesired()
+		if err := a.flushReport(ctx, s); err != nil {
+			return err
+		}
+		if err := a.drain(ctx, s); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.Done():
+			return s.Err()
+		case <-a.queue.Ready():
+		case <-a.desiredCh:
+		}
+	}
+}
+
+// syncTwin GETs the full twin after a (re)connect and applies any desired
+// change whose $version moved while the agent was offline.
+func (a *Agent) syncTwin(ctx context.Context, s *hub.Session) error {
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
+	defer cancel()
+	desired, _, err := s.Twin(rctx)
+	if err != nil {
+		return err
+	}
+	a.applyDoc(desired)
+	return nil
+}
+
+// drain sends queued telemetry in order until the queue is empty, or
+// returns early when a desired change is waiting (it goes first).
+func (a *Agent) drain(ctx context.Context, s *hub.Session) error {
+	for {
+		msg, ok := a.queue.Peek()
+		if !ok {
+			return nil
+		}
+		sctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
+		err := s.SendEvent(sctx, msg.ID, msg.Payload, msg.Properties)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("send %s: %w", msg.ID, err)
+		}
+		a.queue.Ack(msg.ID)
+		a.delivered.Add(1)
+		if a.desiredWaiting() {
+			return nil
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
