@@ -23,6 +23,8 @@ type Stats struct {
 	Evicted   int64 // messages dropped because the queue was full
 	Connects  int64 // successful connections
 	Connected bool
+	// LastDelivered is when the hub last acknowledged a message (zero: never).
+	LastDelivered time.Time
 }
 
 // Agent is one device's agent.
@@ -39,6 +41,7 @@ type Agent struct {
 	connects  atomic.Int64
 	connected atomic.Bool
 	interval  atomic.Int64 // telemetry interval in force, ns
+	lastAck   atomic.Int64 // unix ns of the last acknowledged message
 
 	desiredMu sync.Mutex
 	desired   [][]byte      // guarded by desiredMu: patches not yet applied
@@ -112,7 +115,7 @@ func (a *Agent) SetProducing(on bool) { a.producing.Store(on) }
 
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Accepted:  a.accepted.Load(),
 		Delivered: a.delivered.Load(),
 		Pending:   a.queue.Len(),
@@ -120,6 +123,10 @@ func (a *Agent) Stats() Stats {
 		Connects:  a.connects.Load(),
 		Connected: a.connected.Load(),
 	}
+	if ns := a.lastAck.Load(); ns != 0 {
+		st.LastDelivered = time.Unix(0, ns)
+	}
+	return st
 }
 
 // Boot is this run's boot number in message ids.

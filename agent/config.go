@@ -35,6 +35,10 @@ type Config struct {
 	// Boot numbers this run of the agent in message ids
 	// (<deviceId>-<boot>-<seq>). Zero = the start time in Unix seconds.
 	Boot uint64
+	// StorePath is the agent's durable store (a bbolt file): unacknowledged
+	// telemetry, reported state and the boot counter survive restarts and
+	// power loss. Empty keeps everything in memory (tests, simulation).
+	StorePath string
 	// QueueLimit bounds unacknowledged telemetry. Default telemetry.DefaultQueueLimit.
 	QueueLimit int
 	// Backoff shapes reconnect delays. Default base 1 s, cap 60 s.

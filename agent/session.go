@@ -103,6 +103,7 @@ func (a *Agent) drain(ctx context.Context, s *hub.Session) error {
 		}
 		a.queue.Ack(msg.ID)
 		a.delivered.Add(1)
+		a.lastAck.Store(a.cfg.Now().UnixNano())
 		if a.desiredWaiting() {
 			return nil
 		}
