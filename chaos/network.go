@@ -87,10 +87,18 @@ func (n *Network) Wrap(name string, c net.Conn) net.Conn {
 // Dialer returns a DialFunc that dials through dial and wraps the result in
 // the named site. While the site is partitioned it waits for the heal; if
 // ctx ends first it returns an error wrapping ErrPartitioned and ctx.Err().
+// A dial that waited across a heal completes at its next SYN
+// retransmission after the heal (see synRetransmitDelay), as a real TCP
+// connect does, so a healed site's devices do not all connect at once.
 func (n *Network) Dialer(name string, dial DialFunc) DialFunc {
 	s := n.site(name)
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if err := s.awaitHealed(ctx); err != nil {
+		start := time.Now()
+		waited, err := s.awaitHealed(ctx)
+		if err == nil && waited {
+			err = sleepCtx(ctx, synRetransmitDelay(start, time.Now()))
+		}
+		if err != nil {
 			return nil, fmt.Errorf("chaos: dial %s %s via site %q: %w", network, addr, name, err)
 		}
 		c, err := dial(ctx, network, addr)
@@ -178,18 +186,19 @@ func (n *Network) lookup(name string) *site {
 	return n.sites[name]
 }
 
-// awaitHealed blocks while the site is partitioned, until ctx ends.
-func (s *site) awaitHealed(ctx context.Context) error {
-	for {
+// awaitHealed blocks while the site is partitioned, until ctx ends. It
+// reports whether it had to wait.
+func (s *site) awaitHealed(ctx context.Context) (waited bool, err error) {
+	for ; ; waited = true {
 		s.mu.Lock()
 		healed := s.healed
 		if healed == nil {
 			s.mu.Unlock()
-			return nil
+			return waited, nil
 		}
 		if err := ctx.Err(); err != nil {
 			s.mu.Unlock()
-			return fmt.Errorf("%w: %w", ErrPartitioned, err)
+			return waited, fmt.Errorf("%w: %w", ErrPartitioned, err)
 		}
 		s.dialWaiters++
 		s.mu.Unlock()
