@@ -30,6 +30,7 @@ type Config struct {
 	Stagger           time.Duration
 	TelemetryInterval time.Duration // initial interval; default 1 s
 	KeepAlive         time.Duration // MQTT keep-alive; default 10 s
+	ConnectTimeout    time.Duration // bounds one dial+TLS+CONNECT; default 10 s
 	Backoff           backoff.Policy
 	Seed              uint64
 	Logger            *slog.Logger
@@ -96,6 +97,9 @@ func (c *Config) validate() error {
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = 10 * time.Second
 	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,14 +125,15 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 	dev := carto.New(rnd.Uint64())
 	a, err := agent.New(agent.Config{
 		Hub: hub.Config{
-			DeviceID:    id,
-			HostName:    h.HostName(),
-			Address:     h.MQTTAddr(),
-			RootCAs:     h.CA().Pool(),
-			Certificate: pair,
-			KeepAlive:   f.cfg.KeepAlive,
-			PingTimeout: f.cfg.KeepAlive / 2,
-			Dial:        hub.DialFunc(f.cfg.Network.Dialer(site, dialer.DialContext)),
+			DeviceID:       id,
+			HostName:       h.HostName(),
+			Address:        h.MQTTAddr(),
+			RootCAs:        h.CA().Pool(),
+			Certificate:    pair,
+			KeepAlive:      f.cfg.KeepAlive,
+			PingTimeout:    f.cfg.KeepAlive / 2,
+			ConnectTimeout: f.cfg.ConnectTimeout,
+			Dial:           hub.DialFunc(f.cfg.Network.Dialer(site, dialer.DialContext)),
 		},
 		Device:            dev,
 		TelemetryInterval: f.cfg.TelemetryInterval,

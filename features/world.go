@@ -27,8 +27,9 @@ type world struct {
 	net   *chaos.Network
 	fleet *devsim.Fleet
 
-	desiredVersion int    // $version returned by the operator's last desired change
-	cutOff         string // site partitioned by a step; healed at teardown
+	desiredVersion int       // $version returned by the operator's last desired change
+	cutOff         string    // site partitioned by a step; healed at teardown
+	healedAt       time.Time // when a step last restored a site's network
 
 	impostorErr    error            // what the impostor's connection attempt returned
 	connectsBefore map[string]int64 // each fleet device's connection count before the impostor tried

@@ -1,0 +1,23 @@
+Feature: Delivery through unreliable hospital networks
+  Hospital networks drop without warning: a switch fails, a firewall starts
+  discarding traffic, a site loses its uplink. Nothing tells the device; its
+  packets simply vanish. The device must keep every message it accepted and
+  deliver it once the network is back, and a whole site coming back at once
+  must not stampede the hub.
+
+  @REQ-NET-001
+  Scenario: A site losing its network loses no telemetry, and duplicates are counted exactly
+    Given a hub and a fleet of 6 devices at 2 sites
+    And the fleet has delivered telemetry
+    When site "site-02" loses its network for 8 seconds
+    And the fleet stops sampling
+    Then within 30 seconds every device is connected and has no message waiting
+    And every message the devices accepted was recorded by the hub
+    And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate
+
+  @REQ-NET-002
+  Scenario: A fleet reconnecting after a shared outage spreads its reconnects
+    Given a hub and a fleet of 40 devices at 1 site
+    When site "site-01" loses its network for 15 seconds
+    Then within 60 seconds every device is connected again after the outage
+    And no more than 50 percent of the devices reconnected within any one second
