@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/cloudpillar/cloudpillar/reports"
@@ -34,7 +35,7 @@ events:
 		t.Fatal(err)
 	}
 	var snapshots int
-	sum, err := Run(context.Background(), sc, Options{Progress: func(Progress) { snapshots++ }})
+	sum, err := Run(context.Background(), sc, Options{Progress: func(Progress) { snapshots++ }, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,12 +74,9 @@ func (t *twinTracker) settleLocked(device string, p *push) bool {
 // onReported runs on the hub's read path for every accepted reported patch.
 func (t *twinTracker) onReported(device string, _ int, patch []byte) {
 	now := time.Now()
-	var acks map[string]struct {
-		AC int `json:"ac"`
-		AV int `json:"av"`
-	}
-	if json.Unmarshal(patch, &acks) != nil {
-		return // not (only) acknowledgements; nothing to track
+	acks := parseAcks(patch)
+	if len(acks) == 0 {
+		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,7 +84,7 @@ func (t *twinTracker) onReported(device string, _ int, patch []byte) {
 		t.acks[device] = make(map[string]ack)
 	}
 	for k, a := range acks {
-		if a.AC == 200 && a.AV >= t.acks[device][k].version {
+		if *a.AC == 200 && a.AV >= t.acks[device][k].version {
 			t.acks[device][k] = ack{version: a.AV, at: now}
 		}
 	}
@@ -111,4 +108,26 @@ func (t *twinTracker) figures() (pushes, acked int64, latencies []float64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.pushes, t.acked, append([]float64(nil), t.latencies...)
+}
+
+type ackJSON struct {
+	AC *int `json:"ac"`
+	AV int  `json:"av"`
+}
+
+// parseAcks picks the Plug and Play acknowledgements out of a reported
+// patch; other members (read-only properties) are ignored.
+func parseAcks(patch []byte) map[string]ackJSON {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(patch, &members) != nil {
+		return nil
+	}
+	out := map[string]ackJSON{}
+	for k, raw := range members {
+		var a ackJSON
+		if json.Unmarshal(raw, &a) == nil && a.AC != nil {
+			out[k] = a
+		}
+	}
+	return out
 }

@@ -31,3 +31,12 @@ func TestTwinTrackerCountsAcksWhetherTheyArriveBeforeOrAfterThePushIsRecorded(t 
 		}
 	}
 }
+
+func TestTwinTrackerFindsAcksAmongReadOnlyProperties(t *testing.T) {
+	tr := newTwinTracker()
+	tr.pushed("d", 2, map[string]any{"telemetryIntervalSeconds": 2}, time.Now())
+	tr.onReported("d", 5, []byte(`{"agentVersion":"1.0","bootCount":3,"telemetryIntervalSeconds":{"value":2,"ac":200,"av":2}}`))
+	if !tr.allAcknowledged() {
+		t.Fatal("acknowledgement beside read-only properties was missed")
+	}
+}
