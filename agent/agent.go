@@ -33,7 +33,8 @@ type Agent struct {
 	log   *slog.Logger
 	queue *telemetry.Queue
 	ids   *telemetry.IDs
-	twin  *twin.Reconciler // owned by the connection loop goroutine
+	twin  *twin.Reconciler       // owned by the connection loop goroutine
+	host  *telemetry.HostSampler // nil unless Config.HostMetrics
 
 	producing atomic.Bool
 	accepted  atomic.Int64
@@ -65,6 +66,9 @@ func New(cfg Config) (*Agent, error) {
 		report:    map[string]any{},
 	}
 	a.twin = twin.New(a.writableProperties()...)
+	if cfg.HostMetrics {
+		a.host = telemetry.NewHostSampler(0, cfg.Now)
+	}
 	a.producing.Store(true)
 	a.interval.Store(int64(cfg.TelemetryInterval))
 	return a, nil

@@ -179,3 +179,16 @@ func TestLiveCaseReducesTelemetryToHeartbeats(t *testing.T) {
 		t.Fatalf("3 heartbeats within %v, want them 400 ms apart", gap)
 	}
 }
+
+func TestHostMetricsJoinDeviceMetricsInTelemetry(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{KeepEvents: true})
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) { c.HostMetrics = true })
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 1 }, "nothing delivered")
+	var s telemetry.Sample
+	if err := json.Unmarshal(h.Events().Events()[0].Body, &s); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Metrics[telemetry.MetricHostUptimeSeconds]; !ok {
+		t.Fatalf("metrics = %v, want host uptime", s.Metrics)
+	}
+}

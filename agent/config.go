@@ -29,6 +29,10 @@ type Config struct {
 	// TelemetryInterval is the sampling period until the twin's desired
 	// telemetryIntervalSeconds says otherwise. Default 10 s.
 	TelemetryInterval time.Duration
+	// HostMetrics adds the host's CPU, memory, disk, uptime and network
+	// figures (gopsutil) to every full telemetry sample. Off in simulation,
+	// where every virtual device shares one host.
+	HostMetrics bool
 	// HeartbeatInterval is the period of the reduced heartbeat sent while
 	// a patient case is live (or its state unknown). Default 60 s.
 	HeartbeatInterval time.Duration

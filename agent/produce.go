@@ -30,12 +30,12 @@ func (a *Agent) produce(ctx context.Context) {
 		if live && now.Sub(lastSent) < a.cfg.HeartbeatInterval {
 			continue
 		}
-		a.sample(now, state, live)
+		a.sample(ctx, now, state, live)
 		lastSent = now
 	}
 }
 
-func (a *Agent) sample(now time.Time, state device.CaseState, heartbeat bool) {
+func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseState, heartbeat bool) {
 	id, seq := a.ids.Next()
 	s := telemetry.Sample{
 		DeviceID:  a.cfg.Hub.DeviceID,
@@ -45,7 +45,7 @@ func (a *Agent) sample(now time.Time, state device.CaseState, heartbeat bool) {
 		Heartbeat: heartbeat,
 	}
 	if !heartbeat {
-		s.Metrics = a.cfg.Device.Metrics()
+		s.Metrics = a.metrics(ctx)
 	}
 	msg, err := telemetry.Build(id, s)
 	if err != nil {
@@ -54,4 +54,26 @@ func (a *Agent) sample(now time.Time, state device.CaseState, heartbeat bool) {
 	}
 	a.accepted.Add(1)
 	a.queue.Push(msg)
+}
+
+// metrics merges the device's metrics with the host's (when enabled). A
+// host reading that partly fails still contributes what it gathered.
+func (a *Agent) metrics(ctx context.Context) map[string]any {
+	m := a.cfg.Device.Metrics()
+	if a.host == nil {
+		return m
+	}
+	host, err := a.host.Sample(ctx)
+	if err != nil {
+		a.log.Debug("host metrics incomplete", "err", err)
+	}
+	if m == nil {
+		m = make(map[string]any, len(host))
+	}
+	for k, v := range host {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return m
 }
