@@ -1,0 +1,68 @@
+package update
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"hash"
+)
+
+// FileChecker checks one payload file as it streams in: write the bytes
+// to it (io.MultiWriter or io.TeeReader next to the destination), then
+// call Done. It fails a Write as soon as the data exceeds the declared
+// size, so an endless stream is cut off at that size. Build it only from a
+// FileEntry of a verified Manifest. Not safe for concurrent use.
+type FileChecker struct {
+	name string
+	size int64
+	want []byte
+	h    hash.Hash
+	n    int64
+	err  error // sticky
+}
+
+// NewFileChecker returns a checker for entry.
+func NewFileChecker(entry FileEntry) *FileChecker {
+	c := &FileChecker{name: entry.Name, size: entry.SizeInBytes, h: sha256.New()}
+	want, err := entry.SHA256Sum()
+	if err != nil {
+		c.err = reject(ReasonBadFileEntry, err, "file %q", entry.Name)
+	}
+	c.want = want
+	return c
+}
+
+// Write hashes p. Past the declared size it hashes only up to the size,
+// returns the count it took and a ReasonFileSize error, and fails every
+// later Write.
+func (c *FileChecker) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if room := c.size - c.n; int64(len(p)) > room {
+		c.h.Write(p[:room])
+		c.n += room
+		c.err = reject(ReasonFileSize, nil, "file %q is longer than its declared %d bytes", c.name, c.size)
+		return int(room), c.err
+	}
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// Written is the number of bytes accepted so far.
+func (c *FileChecker) Written() int64 { return c.n }
+
+// Done reports whether exactly the declared bytes with the declared
+// SHA-256 were written.
+func (c *FileChecker) Done() error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.n != c.size {
+		return reject(ReasonFileSize, nil, "file %q is %d bytes, declared %d", c.name, c.n, c.size)
+	}
+	if subtle.ConstantTimeCompare(c.h.Sum(nil), c.want) != 1 {
+		return reject(ReasonFileHash, nil, "file %q does not match its declared sha256", c.name)
+	}
+	return nil
+}
