@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
 )
@@ -19,8 +21,9 @@ var Version = "0.1.0-dev"
 type Stats struct {
 	Accepted  int64 // telemetry messages created (ids 1..Accepted of this boot)
 	Delivered int64 // messages the hub acknowledged
-	Pending   int   // messages waiting for an acknowledgement
-	Evicted   int64 // messages dropped because the queue was full
+	Pending   int   // messages (telemetry and alerts) waiting for an acknowledgement
+	Evicted   int64 // messages dropped because the store was full (persisted)
+	Refused   int64 // samples not accepted because the store could not take them
 	Connects  int64 // successful connections
 	Connected bool
 	// LastDelivered is when the hub last acknowledged a message (zero: never).
@@ -29,15 +32,20 @@ type Stats struct {
 
 // Agent is one device's agent.
 type Agent struct {
-	cfg   Config
-	log   *slog.Logger
-	queue *telemetry.Queue
-	ids   *telemetry.IDs
-	twin  *twin.Reconciler       // owned by the connection loop goroutine
-	host  *telemetry.HostSampler // nil unless Config.HostMetrics
+	cfg           Config
+	log           *slog.Logger
+	store         *outbox.Store
+	release       func() error           // closes the store
+	twin          *twin.Reconciler       // owned by the connection loop goroutine
+	host          *telemetry.HostSampler // nil unless Config.HostMetrics
+	seq           uint64                 // last telemetry seq accepted this boot; owned by the producer
+	refusedStreak int                    // consecutive refused samples; owned by the producer
+	ready         chan struct{}          // signalled when the store has something to send
+	closed        sync.Once
 
 	producing atomic.Bool
 	accepted  atomic.Int64
+	refused   atomic.Int64
 	delivered atomic.Int64
 	connects  atomic.Int64
 	connected atomic.Bool
@@ -49,7 +57,7 @@ type Agent struct {
 	desiredCh chan struct{} // signalled when desired grows
 
 	reportMu sync.Mutex
-	report   map[string]any // guarded by reportMu: reported patch not yet acknowledged (coalesced)
+	report   map[string]any // guarded by reportMu: reported changes the store could not take
 }
 
 // New builds an agent; nothing runs until Run.
@@ -60,10 +68,20 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:       cfg,
 		log:       cfg.Logger.With("device", cfg.Hub.DeviceID),
-		queue:     telemetry.NewQueue(cfg.QueueLimit),
-		ids:       telemetry.NewIDs(cfg.Hub.DeviceID, cfg.Boot),
+		ready:     make(chan struct{}, 1),
 		desiredCh: make(chan struct{}, 1),
 		report:    map[string]any{},
+	}
+	if err := a.openStore(); err != nil {
+		return nil, err
+	}
+	if a.cfg.Boot == 0 {
+		boot, err := a.store.NextBoot()
+		if err != nil {
+			a.release()
+			return nil, fmt.Errorf("agent boot counter: %w", err)
+		}
+		a.cfg.Boot = boot
 	}
 	a.twin = twin.New(a.writableProperties()...)
 	if cfg.HostMetrics {
@@ -91,7 +109,7 @@ func (a *Agent) reportedProperties() map[string]any {
 	return map[string]any{
 		"agentVersion":    Version,
 		"bootCount":       a.cfg.Boot,
-		"evictedMessages": a.queue.Evicted(),
+		"evictedMessages": a.store.Stats().Evicted,
 	}
 }
 
@@ -102,6 +120,13 @@ func (a *Agent) ReportedProperties() []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Close releases the agent's store. Call it after Run has returned.
+func (a *Agent) Close() error {
+	var err error
+	a.closed.Do(func() { err = a.release() })
+	return err
 }
 
 // Run runs the agent until ctx ends. It returns nil on cancellation.
@@ -119,11 +144,13 @@ func (a *Agent) SetProducing(on bool) { a.producing.Store(on) }
 
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
+	pending, _ := a.store.Len()
 	st := Stats{
 		Accepted:  a.accepted.Load(),
 		Delivered: a.delivered.Load(),
-		Pending:   a.queue.Len(),
-		Evicted:   a.queue.Evicted(),
+		Pending:   pending,
+		Evicted:   a.store.Stats().Evicted,
+		Refused:   a.refused.Load(),
 		Connects:  a.connects.Load(),
 		Connected: a.connected.Load(),
 	}

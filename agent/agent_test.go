@@ -39,7 +39,13 @@ func startAgent(t *testing.T, h *hubsim.Hub, id string, mutate func(*agent.Confi
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if err := a.Close(); err != nil {
+			t.Errorf("agent Close: %v", err)
+		}
+	})
 	return a
 }
 

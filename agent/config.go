@@ -10,6 +10,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/model"
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 )
 
 // Defaults for Config fields left zero.
@@ -37,14 +38,21 @@ type Config struct {
 	// a patient case is live (or its state unknown). Default 60 s.
 	HeartbeatInterval time.Duration
 	// Boot numbers this run of the agent in message ids
-	// (<deviceId>-<boot>-<seq>). Zero = the start time in Unix seconds.
+	// (<deviceId>-<boot>-<seq>). Zero = the store's persisted boot counter
+	// plus one.
 	Boot uint64
 	// StorePath is the agent's durable store (a bbolt file): unacknowledged
 	// telemetry, reported state and the boot counter survive restarts and
-	// power loss. Empty keeps everything in memory (tests, simulation).
+	// power loss. Empty (and no Store) uses a private file in a temporary
+	// directory that Close removes: durable only for the agent's lifetime.
 	StorePath string
-	// QueueLimit bounds unacknowledged telemetry. Default telemetry.DefaultQueueLimit.
-	QueueLimit int
+	// Store, if set, is the durable store to use (devsim gives thousands of
+	// agents stores in a few shared files); it takes precedence over
+	// StorePath and the caller closes it.
+	Store *outbox.Store
+	// StoreLimits bound unacknowledged telemetry and alerts; zero values
+	// take the outbox defaults (100,000 items, 64 MiB).
+	StoreLimits outbox.Limits
 	// Backoff shapes reconnect delays. Default base 1 s, cap 60 s.
 	Backoff backoff.Policy
 	// ThrottleFloor is the least wait before redialling after the hub
@@ -97,9 +105,6 @@ func (c *Config) validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	if c.Boot == 0 {
-		c.Boot = uint64(c.Now().Unix())
 	}
 	return nil
 }

@@ -49,9 +49,15 @@ func (a *Agent) applyDoc(doc map[string]any) {
 	a.log.Info("desired properties applied", "version", a.twin.Version(), "telemetryInterval", a.TelemetryInterval().String())
 }
 
-// queueReport merges patch into the pending reported state: a burst of
-// changes becomes one patch, later values win.
+// queueReport stores patch in the pending reported state, where a burst of
+// changes coalesces into one patch (later values win) that survives a
+// restart. If the store cannot take it, it is kept in memory instead.
 func (a *Agent) queueReport(patch map[string]any) {
+	if err := a.store.PutReported(patch); err == nil {
+		return
+	} else {
+		a.log.Error("reported state kept in memory only: the store cannot take it", "err", err)
+	}
 	a.reportMu.Lock()
 	defer a.reportMu.Unlock()
 	for k, v := range patch {
@@ -59,28 +65,39 @@ func (a *Agent) queueReport(patch map[string]any) {
 	}
 }
 
-// flushReport sends the coalesced reported patch; on failure it stays
-// pending (under any newer values) for the next connection.
+// flushReport sends the pending reported state and removes what the hub
+// acknowledged; anything merged meanwhile stays pending.
 func (a *Agent) flushReport(ctx context.Context, s *hub.Session) error {
+	patch, gen, stored := a.store.PendingReported()
 	a.reportMu.Lock()
-	if len(a.report) == 0 {
-		a.reportMu.Unlock()
-		return nil
-	}
-	patch := a.report
+	mem := a.report
 	a.report = map[string]any{}
 	a.reportMu.Unlock()
+	if !stored && len(mem) == 0 {
+		return nil
+	}
+	if patch == nil {
+		patch = map[string]any{}
+	}
+	for k, v := range mem {
+		patch[k] = v
+	}
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
 	defer cancel()
 	if _, err := s.Report(rctx, patch); err != nil {
 		a.reportMu.Lock()
-		for k, v := range patch {
+		for k, v := range mem {
 			if _, newer := a.report[k]; !newer {
 				a.report[k] = v
 			}
 		}
 		a.reportMu.Unlock()
 		return err
+	}
+	if stored {
+		if err := a.store.AckReported(gen); err != nil {
+			a.log.Error("reported state sent but not cleared from the store", "err", err)
+		}
 	}
 	return nil
 }

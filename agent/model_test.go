@@ -24,6 +24,7 @@ func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	for _, name := range a.WritableProperties() {
 		if !in.Has("Property", name, true) {
 			t.Errorf("writable property %q is not declared writable in %s", name, model.ID)

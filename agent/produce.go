@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/device"
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 )
 
@@ -36,7 +37,8 @@ func (a *Agent) produce(ctx context.Context) {
 }
 
 func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseState, heartbeat bool) {
-	id, seq := a.ids.Next()
+	seq := a.seq + 1
+	id := telemetry.MessageID(a.cfg.Hub.DeviceID, a.cfg.Boot, seq)
 	s := telemetry.Sample{
 		DeviceID:  a.cfg.Hub.DeviceID,
 		Seq:       seq,
@@ -52,8 +54,20 @@ func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseStat
 		a.log.Error("telemetry sample dropped", "err", err)
 		return
 	}
-	a.accepted.Add(1)
-	a.queue.Push(msg)
+	_, err = a.store.Put(outbox.Item{Class: outbox.ClassTelemetry, ID: msg.ID, Payload: msg.Payload, Properties: msg.Properties, Created: now})
+	if err != nil {
+		// A full disk or a broken store: refuse the sample rather than
+		// pretend it was accepted, and say so once per failure streak.
+		if a.refused.Add(1) == 1 || a.refusedStreak == 0 {
+			a.log.Error("telemetry refused: the store cannot take it", "err", err)
+		}
+		a.refusedStreak++
+		return
+	}
+	a.refusedStreak = 0
+	a.seq = seq
+	a.accepted.Store(int64(seq))
+	a.signal()
 }
 
 // metrics merges the device's metrics with the host's (when enabled). A

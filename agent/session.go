@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 )
 
 // connectLoop owns the hub connection: dial, serve, and after a failure
@@ -68,7 +69,7 @@ func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) 
 			return nil
 		case <-s.Done():
 			return s.Err()
-		case <-a.queue.Ready():
+		case <-a.ready:
 		case <-a.desiredCh:
 		}
 	}
@@ -87,27 +88,47 @@ func (a *Agent) syncTwin(ctx context.Context, s *hub.Session) error {
 	return nil
 }
 
-// drain sends queued telemetry in order until the queue is empty, or
-// returns early when a desired change is waiting (it goes first).
+// drainBatch is how many stored items one drain step reads.
+const drainBatch = 32
+
+// drain sends stored alerts and telemetry in order until the store is
+// empty, deleting each only after the hub's PUBACK; it returns early when a
+// desired change is waiting (it goes first).
 func (a *Agent) drain(ctx context.Context, s *hub.Session) error {
 	for {
-		msg, ok := a.queue.Peek()
-		if !ok {
-			return nil
-		}
-		sctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
-		err := s.SendEvent(sctx, msg.ID, msg.Payload, msg.Properties)
-		cancel()
+		items, err := a.store.Next(drainBatch)
 		if err != nil {
-			return fmt.Errorf("send %s: %w", msg.ID, err)
+			return fmt.Errorf("read store: %w", err)
 		}
-		a.queue.Ack(msg.ID)
-		a.delivered.Add(1)
-		a.lastAck.Store(a.cfg.Now().UnixNano())
-		if a.desiredWaiting() {
+		if len(items) == 0 {
 			return nil
+		}
+		for _, it := range items {
+			if err := a.send(ctx, s, it); err != nil {
+				return err
+			}
+			if a.desiredWaiting() {
+				return nil
+			}
 		}
 	}
+}
+
+func (a *Agent) send(ctx context.Context, s *hub.Session, it outbox.Item) error {
+	sctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
+	err := s.SendEvent(sctx, it.ID, it.Payload, it.Properties)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("send %s: %w", it.ID, err)
+	}
+	if err := a.store.Ack(it.Class, it.Seq); err != nil {
+		// Delivered but not deleted: it will be sent again, and the hub
+		// counts the repeat as a duplicate by its id.
+		a.log.Error("acknowledged message not removed from the store", "id", it.ID, "err", err)
+	}
+	a.delivered.Add(1)
+	a.lastAck.Store(a.cfg.Now().UnixNano())
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -3,16 +3,20 @@ package devsim
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/hubsim"
@@ -34,6 +38,16 @@ type Config struct {
 	Backoff           backoff.Policy
 	Seed              uint64
 	Logger            *slog.Logger
+	// StoreDir holds the agents' durable stores, DevicesPerStoreFile
+	// devices to a bbolt file (DESIGN.md decision 13). Empty: a temporary
+	// directory the fleet removes on Close.
+	StoreDir string
+	// DevicesPerStoreFile is how many agents share one store file.
+	// Default 250.
+	DevicesPerStoreFile int
+	// SyncStores fsyncs every store commit, as on a real device. Off by
+	// default: the simulated host does not lose power.
+	SyncStores bool
 }
 
 // Device is one member of the fleet.
@@ -43,12 +57,16 @@ type Device struct {
 	Agent *agent.Agent
 	CARTO *carto.Device
 	start time.Duration // offset of its start within the stagger window
+	store *outbox.Store
 }
 
 // Fleet is a set of running virtual devices.
 type Fleet struct {
-	cfg     Config
-	devices []*Device
+	cfg      Config
+	devices  []*Device
+	files    []*outbox.Shared
+	tmpDir   string // removed on Close when the fleet made it
+	released bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -64,15 +82,37 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{cfg: cfg}
+	if f.cfg.StoreDir == "" {
+		dir, err := os.MkdirTemp("", "cloudpillar-fleet-")
+		if err != nil {
+			return nil, fmt.Errorf("fleet store directory: %w", err)
+		}
+		f.cfg.StoreDir, f.tmpDir = dir, dir
+	}
 	rnd := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed+1))
 	for i := 0; i < cfg.Devices; i++ {
 		d, err := f.newDevice(i, rnd)
 		if err != nil {
+			f.release()
 			return nil, err
 		}
 		f.devices = append(f.devices, d)
 	}
 	return f, nil
+}
+
+// storeFor opens device i's store in its shared file.
+func (f *Fleet) storeFor(i int, id string) (*outbox.Store, error) {
+	n := i / f.cfg.DevicesPerStoreFile
+	for len(f.files) <= n {
+		path := filepath.Join(f.cfg.StoreDir, fmt.Sprintf("stores-%03d.db", len(f.files)))
+		sh, err := outbox.OpenShared(path, !f.cfg.SyncStores)
+		if err != nil {
+			return nil, err
+		}
+		f.files = append(f.files, sh)
+	}
+	return f.files[n].Store(id, outbox.Limits{})
 }
 
 func (c *Config) validate() error {
@@ -100,6 +140,9 @@ func (c *Config) validate() error {
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 10 * time.Second
 	}
+	if c.DevicesPerStoreFile <= 0 {
+		c.DevicesPerStoreFile = 250
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +164,10 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device %s certificate: %w", id, err)
 	}
+	store, err := f.storeFor(i, id)
+	if err != nil {
+		return nil, fmt.Errorf("device %s store: %w", id, err)
+	}
 	var dialer net.Dialer
 	dev := carto.New(rnd.Uint64())
 	a, err := agent.New(agent.Config{
@@ -136,20 +183,21 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 			Dial:           hub.DialFunc(f.cfg.Network.Dialer(site, dialer.DialContext)),
 		},
 		Device:            dev,
+		Store:             store,
 		TelemetryInterval: f.cfg.TelemetryInterval,
-		Boot:              1,
 		Backoff:           f.cfg.Backoff,
 		Rand:              rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())),
 		Logger:            f.cfg.Logger.With("site", site),
 	})
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	var start time.Duration
 	if f.cfg.Stagger > 0 {
 		start = time.Duration(rnd.Int64N(int64(f.cfg.Stagger)))
 	}
-	return &Device{ID: id, Site: site, Agent: a, CARTO: dev, start: start}, nil
+	return &Device{ID: id, Site: site, Agent: a, CARTO: dev, start: start, store: store}, nil
 }
 
 // Start runs every device's agent, each after its stagger offset.
@@ -173,20 +221,42 @@ func (f *Fleet) Start(ctx context.Context) {
 	}
 }
 
-// Close stops every agent and waits for them, or for ctx.
+// Close stops every agent, waits for them (or for ctx), and releases their
+// stores.
 func (f *Fleet) Close(ctx context.Context) error {
-	if f.cancel == nil {
+	if f.cancel != nil {
+		f.cancel()
+		done := make(chan struct{})
+		go func() { f.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("close fleet: %w", ctx.Err())
+		}
+	}
+	return f.release()
+}
+
+// release closes the agents, their stores and the shared files, and
+// removes the fleet's temporary directory.
+func (f *Fleet) release() error {
+	if f.released {
 		return nil
 	}
-	f.cancel()
-	done := make(chan struct{})
-	go func() { f.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("close fleet: %w", ctx.Err())
+	f.released = true
+	var errs []error
+	for _, d := range f.devices {
+		errs = append(errs, d.Agent.Close(), d.store.Close())
 	}
+	for _, sh := range f.files {
+		errs = append(errs, sh.Close())
+	}
+	f.files = nil
+	if f.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(f.tmpDir))
+		f.tmpDir = ""
+	}
+	return errors.Join(errs...)
 }
 
 // Devices returns the fleet's devices.

@@ -212,3 +212,29 @@ func randomBytes(t *testing.T, n int) []byte {
 	_, _ = rand.Read(b)
 	return b
 }
+
+func TestSharedFileHoldsIndependentStores(t *testing.T) {
+	sh, err := OpenShared(filepath.Join(t.TempDir(), "fleet.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sh.Store("dev-a", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sh.Store("dev-b", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Put(Item{Class: ClassTelemetry, ID: "a-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := b.Len(); n != 0 {
+		t.Fatalf("store b holds %d items of store a", n)
+	}
+	a.Close()
+	b.Close()
+	if err := sh.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,10 +1,8 @@
-// Package telemetry builds the agent's device-to-cloud messages and holds
-// them until the hub has acknowledged them.
+// Package telemetry builds the agent's device-to-cloud messages: samples
+// with stable ids "<deviceId>-<boot>-<seq>" (so the receiving side counts
+// loss and duplicates exactly), the device's metrics and, on real hardware,
+// the host's (CPU, memory, disk, uptime, network through gopsutil).
 //
-// Every message gets a stable id "<deviceId>-<boot>-<seq>" so the receiving
-// side can count loss and duplicates exactly. The Queue is in memory for now
-// (durable store-and-forward is agent/outbox's job, a later step): a message
-// leaves it only after the hub's PUBACK.
-//
-// Queue is safe for concurrent use (one mutex); Sampler is pure.
+// Holding messages until the hub acknowledges them is agent/outbox's job.
+// Build and MessageID are pure; HostSampler is safe for concurrent use.
 package telemetry

@@ -14,24 +14,6 @@ type Message struct {
 	Created    time.Time
 }
 
-// IDs hands out stable message ids for one boot of one device.
-type IDs struct {
-	device string
-	boot   uint64
-	seq    uint64
-}
-
-// NewIDs starts numbering at 1 for the given device and boot.
-func NewIDs(deviceID string, boot uint64) *IDs {
-	return &IDs{device: deviceID, boot: boot}
-}
-
-// Next returns the next id and its sequence number.
-func (g *IDs) Next() (string, uint64) {
-	g.seq++
-	return MessageID(g.device, g.boot, g.seq), g.seq
-}
-
 // MessageID formats "<deviceId>-<boot>-<seq>".
 func MessageID(deviceID string, boot, seq uint64) string {
 	return fmt.Sprintf("%s-%d-%d", deviceID, boot, seq)
