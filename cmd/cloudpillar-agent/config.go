@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/device/hostlink"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 )
 
@@ -25,80 +20,193 @@ const (
 	defaultTelemetryIntervalSeconds = 10
 	defaultLogLevel                 = "info"
 	defaultLogFormat                = "json"
+	defaultLogMaxSizeMB             = 10
+	defaultLogMaxFiles              = 5
+	defaultHealthAddress            = "127.0.0.1:47801"
 	defaultMQTTPort                 = "8883"
 )
 
-// fileConfig is the agent's YAML config file. Relative file paths are
-// resolved against the directory holding the config file.
+// fileConfig is the agent's YAML config file as written (plus flag
+// overrides), before defaults. Zero means "not set".
 type fileConfig struct {
-	HubHostName              string `yaml:"hubHostName"`              // the hub's host name (required)
-	HubAddress               string `yaml:"hubAddress"`               // host:port to dial; default hubHostName:8883
-	CAFile                   string `yaml:"caFile"`                   // PEM bundle of trusted hub CAs (required)
-	CertFile                 string `yaml:"certFile"`                 // device certificate, PEM (required)
-	KeyFile                  string `yaml:"keyFile"`                  // device private key, PEM (required)
-	DeviceID                 string `yaml:"deviceId"`                 // must equal the certificate's CN (required)
-	TelemetryIntervalSeconds int    `yaml:"telemetryIntervalSeconds"` // sampling period; 0 = 10
-	LogLevel                 string `yaml:"logLevel"`                 // debug|info|warn|error; "" = info
-	LogFormat                string `yaml:"logFormat"`                // text|json; "" = json
+	HubHostName              string
+	HubAddress               string
+	CAFile                   string
+	CertFile                 string
+	KeyFile                  string
+	DeviceID                 string
+	StorePath                string
+	TelemetryIntervalSeconds int
+	KeepAliveSeconds         int
+	Backoff                  backoffFields
+	LogLevel                 string
+	LogFormat                string
+	LogFile                  string
+	LogMaxSizeMB             int
+	LogMaxFiles              int
+	HealthAddress            *string         // nil: default; "": disabled
+	HostLink                 *hostLinkFields // nil: no host link
 }
 
-// config is a validated fileConfig with its files loaded.
+type backoffFields struct {
+	BaseSeconds, CapSeconds int
+}
+
+type hostLinkFields struct {
+	Socket, Address, TokenFile string
+	TimeoutSeconds             int
+}
+
+// fields is the config file's schema: every key, its type and range.
+func (fc *fileConfig) fields() []field {
+	return []field{
+		{name: "hubHostName", set: setString(&fc.HubHostName)},
+		{name: "hubAddress", set: setChecked(&fc.HubAddress, checkHostPort)},
+		{name: "caFile", set: setString(&fc.CAFile)},
+		{name: "certFile", set: setString(&fc.CertFile)},
+		{name: "keyFile", set: setString(&fc.KeyFile)},
+		{name: "deviceId", set: setString(&fc.DeviceID)},
+		{name: "storePath", set: setString(&fc.StorePath)},
+		{name: "telemetryIntervalSeconds", set: setInt(&fc.TelemetryIntervalSeconds, 1, 86400)},
+		// Azure IoT Hub accepts MQTT keep-alives up to 1767 s.
+		{name: "keepAliveSeconds", set: setInt(&fc.KeepAliveSeconds, 5, 1767)},
+		{name: "backoff", section: fc.Backoff.fields},
+		{name: "logLevel", set: setEnum(&fc.LogLevel, "debug", "info", "warn", "error")},
+		{name: "logFormat", set: setEnum(&fc.LogFormat, "text", "json")},
+		{name: "logFile", set: setString(&fc.LogFile)},
+		{name: "logMaxSizeMB", set: setInt(&fc.LogMaxSizeMB, 1, 1024)},
+		{name: "logMaxFiles", set: setInt(&fc.LogMaxFiles, 1, 100)},
+		{name: "healthAddress", set: setOptional(&fc.HealthAddress, checkHealthAddress)},
+		{name: "hostLink", section: fc.hostLinkFields},
+	}
+}
+
+func (b *backoffFields) fields() []field {
+	return []field{
+		{name: "baseSeconds", set: setInt(&b.BaseSeconds, 1, 3600)},
+		{name: "capSeconds", set: setInt(&b.CapSeconds, 1, 86400)},
+	}
+}
+
+// hostLinkFields enables the host link: it is called when the key appears.
+func (fc *fileConfig) hostLinkFields() []field {
+	fc.HostLink = &hostLinkFields{}
+	h := fc.HostLink
+	return []field{
+		{name: "socket", set: setString(&h.Socket)},
+		{name: "address", set: setChecked(&h.Address, checkLoopback)},
+		{name: "tokenFile", set: setString(&h.TokenFile)},
+		{name: "timeoutSeconds", set: setInt(&h.TimeoutSeconds, 1, 3600)},
+	}
+}
+
+// overrides are config values given on the command line; nil = not given.
+type overrides struct {
+	LogLevel, StorePath, HealthAddress *string
+}
+
+// config is a validated config with its files loaded.
 type config struct {
+	Path              string
+	CertAt            string // where certFile was set ("agent.yaml:4"), for later errors
 	Hub               hub.Config
 	TelemetryInterval time.Duration
-	LogLevel          slog.Level
-	LogFormat         string
+	Backoff           backoff.Policy
+	StorePath         string
+	Log               logSettings
+	HealthAddress     string           // "" = no health endpoint
+	HostLink          *hostlink.Config // nil = no host link (the device reports idle)
 }
 
-// loadConfig reads, validates and loads the config file at path. Every
-// error names the file and the offending field.
-func loadConfig(path string) (*config, error) {
+// logSettings say where and how the agent logs.
+type logSettings struct {
+	Level    slog.Level
+	Format   string // text|json
+	File     string // "" = stderr
+	MaxBytes int64
+	MaxFiles int
+}
+
+// loadConfig reads the config file at path, applies the flag overrides,
+// validates every field and loads the certificate files. Its error lists
+// every problem found, each naming the file and line (or flag) and field.
+func loadConfig(path string, ov overrides) (*config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	fc, err := parseConfig(raw)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	var fc fileConfig
+	d := newDecoder(path)
+	fields := fc.fields()
+	if !d.document(raw, fields) {
+		return nil, d.errs
 	}
-	cfg, err := fc.load(filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	applyOverrides(d, fields, ov)
+	cfg := fc.build(d, filepath.Dir(path))
+	if len(d.errs) > 0 {
+		return nil, d.errs
 	}
+	cfg.Path, cfg.CertAt = path, d.where("certFile")
 	return cfg, nil
 }
 
-// parseConfig decodes YAML strictly (unknown fields are errors) and fills
-// defaults.
-func parseConfig(raw []byte) (fileConfig, error) {
-	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return fc, yamlError(err)
+func applyOverrides(d *decoder, fields []field, ov overrides) {
+	if ov.LogLevel != nil {
+		d.override(fields, "logLevel", "--log-level", *ov.LogLevel)
 	}
-	if err := fc.validate(); err != nil {
-		return fc, err
+	if ov.StorePath != nil {
+		d.override(fields, "storePath", "--store", *ov.StorePath)
 	}
-	return fc, nil
+	if ov.HealthAddress != nil {
+		d.override(fields, "healthAddress", "--health", *ov.HealthAddress)
+	}
 }
 
-var notFoundRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
-// yamlError rewrites the decoder's type errors into field language.
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
+// checkHostPort accepts host:port.
+func checkHostPort(s string) (string, error) {
+	if _, _, err := net.SplitHostPort(s); err != nil && s != "" {
+		return "", fmt.Errorf("want host:port, got %q", s)
 	}
-	msgs := make([]string, len(te.Errors))
-	for i, m := range te.Errors {
-		msgs[i] = notFoundRE.ReplaceAllString(m, `unknown field "$1"`)
-	}
-	return errors.New(strings.Join(msgs, "; "))
+	return s, nil
 }
 
-func (fc *fileConfig) validate() error {
+// checkHealthAddress accepts "" (disabled) or a loopback host:port.
+func checkHealthAddress(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	return checkLoopback(s)
+}
+
+// checkLoopback accepts host:port whose host is a loopback IP literal or
+// "localhost" (returned as 127.0.0.1, so name resolution cannot widen the
+// bind). The health endpoint and host link carry device state and must
+// never be reachable from the hospital network.
+func checkLoopback(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("want a loopback host:port such as 127.0.0.1:47801, got %q", s)
+	}
+	if host == "localhost" {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.Unmap().IsLoopback() {
+		return "", fmt.Errorf("%q is not a loopback address: only 127.0.0.0/8, ::1 or localhost are allowed, so the endpoint is never reachable from the network", s)
+	}
+	return s, nil
+}
+
+// resolve makes p absolute against dir (the config file's directory).
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// requireFields reports each required field left empty.
+func (fc *fileConfig) requireFields(d *decoder) {
 	required := []struct{ name, value string }{
 		{"hubHostName", fc.HubHostName},
 		{"caFile", fc.CAFile},
@@ -108,111 +216,7 @@ func (fc *fileConfig) validate() error {
 	}
 	for _, r := range required {
 		if strings.TrimSpace(r.value) == "" {
-			return fmt.Errorf("%s is required", r.name)
+			d.fail(r.name, "is required")
 		}
 	}
-	if fc.HubAddress == "" {
-		fc.HubAddress = net.JoinHostPort(fc.HubHostName, defaultMQTTPort)
-	} else if _, _, err := net.SplitHostPort(fc.HubAddress); err != nil {
-		return fmt.Errorf("hubAddress %q: want host:port", fc.HubAddress)
-	}
-	if fc.TelemetryIntervalSeconds < 0 {
-		return fmt.Errorf("telemetryIntervalSeconds %d: must be positive", fc.TelemetryIntervalSeconds)
-	}
-	if fc.TelemetryIntervalSeconds == 0 {
-		fc.TelemetryIntervalSeconds = defaultTelemetryIntervalSeconds
-	}
-	return fc.validateLogging()
-}
-
-func (fc *fileConfig) validateLogging() error {
-	if fc.LogLevel == "" {
-		fc.LogLevel = defaultLogLevel
-	}
-	if _, err := parseLevel(fc.LogLevel); err != nil {
-		return err
-	}
-	if fc.LogFormat == "" {
-		fc.LogFormat = defaultLogFormat
-	}
-	if fc.LogFormat != "text" && fc.LogFormat != "json" {
-		return fmt.Errorf("logFormat %q: want text or json", fc.LogFormat)
-	}
-	return nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	switch s {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info":
-		return slog.LevelInfo, nil
-	case "warn":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, fmt.Errorf("logLevel %q: want debug, info, warn or error", s)
-}
-
-// load reads the PEM files (relative to dir) and builds the runtime config.
-func (fc fileConfig) load(dir string) (*config, error) {
-	roots, err := loadRoots(resolve(dir, fc.CAFile), fc.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := loadDeviceCert(resolve(dir, fc.CertFile), resolve(dir, fc.KeyFile), fc)
-	if err != nil {
-		return nil, err
-	}
-	level, _ := parseLevel(fc.LogLevel) // checked by validate
-	return &config{
-		Hub: hub.Config{
-			DeviceID:    fc.DeviceID,
-			HostName:    fc.HubHostName,
-			Address:     fc.HubAddress,
-			RootCAs:     roots,
-			Certificate: cert,
-		},
-		TelemetryInterval: time.Duration(fc.TelemetryIntervalSeconds) * time.Second,
-		LogLevel:          level,
-		LogFormat:         fc.LogFormat,
-	}, nil
-}
-
-func resolve(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(dir, p)
-}
-
-func loadRoots(path, name string) (*x509.CertPool, error) {
-	pemData, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("caFile %q: %w", name, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemData) {
-		return nil, fmt.Errorf("caFile %q: no certificates found", name)
-	}
-	return pool, nil
-}
-
-// loadDeviceCert loads the key pair and checks that the certificate's
-// subject CN is the device id, as IoT Hub's X.509 authentication requires.
-func loadDeviceCert(certPath, keyPath string, fc fileConfig) (tls.Certificate, error) {
-	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certFile %q / keyFile %q: %w", fc.CertFile, fc.KeyFile, err)
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certFile %q: %w", fc.CertFile, err)
-	}
-	if cn := leaf.Subject.CommonName; cn != fc.DeviceID {
-		return tls.Certificate{}, fmt.Errorf("certFile %q is issued to %q (subject CN) but deviceId is %q: they must match", fc.CertFile, cn, fc.DeviceID)
-	}
-	pair.Leaf = leaf
-	return pair, nil
 }
