@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
@@ -41,6 +43,8 @@ type Agent struct {
 	seq           uint64                 // last telemetry seq accepted this boot; owned by the producer
 	refusedStreak int                    // consecutive refused samples; owned by the producer
 	ready         chan struct{}          // signalled when the store has something to send
+	gate          *guard.Gate            // the patient-first floor
+	audit         *guard.AuditLog        // nil unless Config.AuditLogPath
 	closed        sync.Once
 
 	producing atomic.Bool
@@ -84,6 +88,15 @@ func New(cfg Config) (*Agent, error) {
 		a.cfg.Boot = boot
 	}
 	a.twin = twin.New(a.writableProperties()...)
+	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
+	if cfg.AuditLogPath != "" {
+		al, err := guard.OpenAuditLog(cfg.AuditLogPath)
+		if err != nil {
+			a.release()
+			return nil, fmt.Errorf("agent audit log: %w", err)
+		}
+		a.audit = al
+	}
 	if cfg.HostMetrics {
 		a.host = telemetry.NewHostSampler(0, cfg.Now)
 	}
@@ -115,7 +128,7 @@ func (a *Agent) reportedProperties() map[string]any {
 
 // ReportedProperties names the read-only properties the agent reports.
 func (a *Agent) ReportedProperties() []string {
-	var out []string
+	out := []string{"guard", "store"}
 	for k := range a.reportedProperties() {
 		out = append(out, k)
 	}
@@ -125,7 +138,12 @@ func (a *Agent) ReportedProperties() []string {
 // Close releases the agent's store. Call it after Run has returned.
 func (a *Agent) Close() error {
 	var err error
-	a.closed.Do(func() { err = a.release() })
+	a.closed.Do(func() {
+		err = a.release()
+		if a.audit != nil {
+			err = errors.Join(err, a.audit.Close())
+		}
+	})
 	return err
 }
 
@@ -133,6 +151,7 @@ func (a *Agent) Close() error {
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.produce(ctx) })
+	wg.Go(func() { a.watchCase(ctx) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/device"
+	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/model"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
@@ -30,6 +31,11 @@ type Config struct {
 	// TelemetryInterval is the sampling period until the twin's desired
 	// telemetryIntervalSeconds says otherwise. Default 10 s.
 	TelemetryInterval time.Duration
+	// Guard tunes the patient-first floor (quiet period, maintenance
+	// windows); no setting can lower the floor itself.
+	Guard guard.Config
+	// AuditLogPath, if set, receives every guard decision as a JSON line.
+	AuditLogPath string
 	// HostMetrics adds the host's CPU, memory, disk, uptime and network
 	// figures (gopsutil) to every full telemetry sample. Off in simulation,
 	// where every virtual device shares one host.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
+	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
 )
@@ -204,3 +210,53 @@ func TestCorruptStoreIsSetAsideAndReportedWithAnAlert(t *testing.T) {
 		t.Fatalf("corrupt file not set aside: %v", matches)
 	}
 }
+
+// TestFullDiskRefusesTelemetryAndReportsTheStoreUnhealthy fills a small
+// store (bbolt's MaxSize stands in for the disk) while the agent cannot
+// reach the hub: samples beyond what fits are refused, never half-written,
+// the twin learns the store is unhealthy, and everything accepted is
+// delivered once the hub is reachable.
+func TestFullDiskRefusesTelemetryAndReportsTheStoreUnhealthy(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "small.db"), 0o600, &bbolt.Options{MaxSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := outbox.Open(db, "dev-1", outbox.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	big := strings.Repeat("x", 8<<10)
+	nw := chaos.NewNetwork(nil)
+	nw.Partition("site") // the hub is out of reach: the store fills up
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		var d net.Dialer
+		c.Store = st
+		c.Device = bigDevice{big}
+		c.TelemetryInterval = 5 * time.Millisecond
+		c.Hub.Dial = hub.DialFunc(nw.Dialer("site", d.DialContext))
+	})
+	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Refused > 0 }, "no sample refused by the full store")
+	if n, _ := st.Len(); n == 0 || int64(n) != a.Stats().Accepted {
+		t.Fatalf("store holds %d items, agent accepted %d", n, a.Stats().Accepted)
+	}
+	nw.Heal("site")
+	hubtest.Eventually(t, 20*time.Second, func() bool {
+		s := reportedAck(t, h, "dev-1", "store")
+		return s != nil && s["healthy"] == true && s["refused"].(float64) > 0
+	}, "the twin never showed the store healthy again after refusals")
+	a.SetProducing(false)
+	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Pending == 0 }, "store not drained")
+	for seq := uint64(1); seq <= uint64(a.Stats().Accepted); seq++ {
+		if h.Events().Seen("dev-1", telemetry.MessageID("dev-1", a.Boot(), seq)) == 0 {
+			t.Fatalf("accepted message %d never reached the hub", seq)
+		}
+	}
+}
+
+type bigDevice struct{ pad string }
+
+func (bigDevice) CaseState() device.CaseState { return device.CaseIdle }
+func (d bigDevice) Metrics() map[string]any   { return map[string]any{"pad": d.pad} }

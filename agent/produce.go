@@ -56,15 +56,14 @@ func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseStat
 	}
 	_, err = a.store.Put(outbox.Item{Class: outbox.ClassTelemetry, ID: msg.ID, Payload: msg.Payload, Properties: msg.Properties, Created: now})
 	if err != nil {
-		// A full disk or a broken store: refuse the sample rather than
-		// pretend it was accepted, and say so once per failure streak.
-		if a.refused.Add(1) == 1 || a.refusedStreak == 0 {
-			a.log.Error("telemetry refused: the store cannot take it", "err", err)
-		}
-		a.refusedStreak++
+		a.refuse(err)
 		return
 	}
-	a.refusedStreak = 0
+	if a.refusedStreak > 0 {
+		a.refusedStreak = 0
+		a.queueReport(map[string]any{"store": map[string]any{"healthy": true, "refused": a.refused.Load()}})
+		a.log.Info("store accepts telemetry again", "refused", a.refused.Load())
+	}
 	a.seq = seq
 	a.accepted.Store(int64(seq))
 	a.signal()
@@ -90,4 +89,20 @@ func (a *Agent) metrics(ctx context.Context) map[string]any {
 		}
 	}
 	return m
+}
+
+// refuse records a sample the store could not take (a full disk, a broken
+// file): the sample is not accepted, and at the start of each failure
+// streak the agent logs it and reports the store unhealthy in the twin
+// (kept in memory if the store cannot even take that), instead of
+// pretending or corrupting anything.
+func (a *Agent) refuse(err error) {
+	n := a.refused.Add(1)
+	a.refusedStreak++
+	if a.refusedStreak > 1 {
+		return
+	}
+	a.log.Error("telemetry refused: the store cannot take it", "err", err, "refused", n)
+	a.queueReport(map[string]any{"store": map[string]any{"healthy": false, "error": err.Error(), "refused": n}})
+	a.signal()
 }

@@ -51,6 +51,9 @@ func retryDelay(bo *backoff.Backoff, err error, cfg Config) time.Duration {
 // serve runs one connection: reconcile the twin, then drain the queue and
 // apply desired patches until the connection ends.
 func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) error {
+	if err := a.registerMethods(ctx, s); err != nil {
+		return err
+	}
 	if err := a.syncTwin(ctx, s); err != nil {
 		return err
 	}

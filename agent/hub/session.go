@@ -234,3 +234,19 @@ func (s *Session) Close() error {
 	s.doneOnce.Do(func() { close(s.done) })
 	return err
 }
+
+// MethodHandler answers a direct method: the status and the JSON response
+// body. It runs on the SDK's goroutine and must not block for long.
+type MethodHandler func(payload map[string]any) (status int, response map[string]any)
+
+// RegisterMethod subscribes to direct method calls named name.
+func (s *Session) RegisterMethod(ctx context.Context, name string, fn MethodHandler) error {
+	err := s.client.RegisterMethod(ctx, name, func(p map[string]any) (int, map[string]any, error) {
+		code, resp := fn(p)
+		return code, resp, nil
+	})
+	if err != nil {
+		return fmt.Errorf("register method %s: %w", name, classify(err))
+	}
+	return nil
+}
