@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/guard"
+	"github.com/cloudpillar/cloudpillar/agent/identity"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
@@ -21,13 +23,14 @@ var Version = "0.1.0-dev"
 
 // Stats are the agent's counters.
 type Stats struct {
-	Accepted  int64 // telemetry messages created (ids 1..Accepted of this boot)
-	Delivered int64 // messages the hub acknowledged
-	Pending   int   // messages (telemetry and alerts) waiting for an acknowledgement
-	Evicted   int64 // messages dropped because the store was full (persisted)
-	Refused   int64 // samples not accepted because the store could not take them
-	Connects  int64 // successful connections
-	Connected bool
+	Accepted    int64 // telemetry messages created (ids 1..Accepted of this boot)
+	Delivered   int64 // messages the hub acknowledged
+	Pending     int   // messages (telemetry and alerts) waiting for an acknowledgement
+	Evicted     int64 // messages dropped because the store was full (persisted)
+	Refused     int64 // samples not accepted because the store could not take them
+	Connects    int64 // successful connections
+	Provisioned int64 // successful DPS registrations (first boot, renewals, re-provisioning)
+	Connected   bool
 	// LastDelivered is when the hub last acknowledged a message (zero: never).
 	LastDelivered time.Time
 }
@@ -45,16 +48,21 @@ type Agent struct {
 	ready         chan struct{}          // signalled when the store has something to send
 	gate          *guard.Gate            // the patient-first floor
 	audit         *guard.AuditLog        // nil unless Config.AuditLogPath
+	ids           *identity.Store        // nil unless Config.Identity
+	reprovision   bool                   // the hub refused the identity; owned by the connection loop
+	leaf          *x509.Certificate      // the operational certificate in use; owned by the connection loop
 	closed        sync.Once
 
-	producing atomic.Bool
-	accepted  atomic.Int64
-	refused   atomic.Int64
-	delivered atomic.Int64
-	connects  atomic.Int64
-	connected atomic.Bool
-	interval  atomic.Int64 // telemetry interval in force, ns
-	lastAck   atomic.Int64 // unix ns of the last acknowledged message
+	producing   atomic.Bool
+	accepted    atomic.Int64
+	refused     atomic.Int64
+	delivered   atomic.Int64
+	connects    atomic.Int64
+	connected   atomic.Bool
+	interval    atomic.Int64 // telemetry interval in force, ns
+	lastAck     atomic.Int64 // unix ns of the last acknowledged message
+	renewAt     atomic.Int64 // unix ns when the identity is due for renewal; 0 = not armed
+	provisioned atomic.Int64
 
 	desiredMu sync.Mutex
 	desired   [][]byte      // guarded by desiredMu: patches not yet applied
@@ -78,6 +86,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if err := a.openStore(); err != nil {
 		return nil, err
+	}
+	if cfg.Identity != nil {
+		if err := a.openIdentity(); err != nil {
+			a.release()
+			return nil, err
+		}
 	}
 	if a.cfg.Boot == 0 {
 		boot, err := a.store.NextBoot()
@@ -165,13 +179,14 @@ func (a *Agent) SetProducing(on bool) { a.producing.Store(on) }
 func (a *Agent) Stats() Stats {
 	pending, _ := a.store.Len()
 	st := Stats{
-		Accepted:  a.accepted.Load(),
-		Delivered: a.delivered.Load(),
-		Pending:   pending,
-		Evicted:   a.store.Stats().Evicted,
-		Refused:   a.refused.Load(),
-		Connects:  a.connects.Load(),
-		Connected: a.connected.Load(),
+		Accepted:    a.accepted.Load(),
+		Delivered:   a.delivered.Load(),
+		Pending:     pending,
+		Evicted:     a.store.Stats().Evicted,
+		Refused:     a.refused.Load(),
+		Connects:    a.connects.Load(),
+		Connected:   a.connected.Load(),
+		Provisioned: a.provisioned.Load(),
 	}
 	if ns := a.lastAck.Load(); ns != 0 {
 		st.LastDelivered = time.Unix(0, ns)

@@ -26,8 +26,13 @@ const (
 // Config is everything the agent needs. Zero values take the defaults
 // stated on each field.
 type Config struct {
-	Hub    hub.Config    // connection settings; DeviceID names the device
-	Device device.Device // the host device; nil = a device that reports nothing and is idle
+	Hub hub.Config // connection settings; DeviceID names the device
+	// Identity, if set, makes the agent provision itself through DPS
+	// (two-phase X.509) instead of using Hub.Certificate; Hub.HostName and
+	// Hub.Certificate then come from the issued identity, and Hub.DeviceID
+	// defaults to the registration id.
+	Identity *IdentityConfig
+	Device   device.Device // the host device; nil = a device that reports nothing and is idle
 	// TelemetryInterval is the sampling period until the twin's desired
 	// telemetryIntervalSeconds says otherwise. Default 10 s.
 	TelemetryInterval time.Duration
@@ -79,6 +84,14 @@ type Config struct {
 }
 
 func (c *Config) validate() error {
+	if c.Identity != nil {
+		if c.Identity.Dir == "" {
+			return errors.New("agent config: identity dir is empty")
+		}
+		if c.Hub.DeviceID == "" {
+			c.Hub.DeviceID = c.Identity.Provision.RegistrationID
+		}
+	}
 	if c.Hub.DeviceID == "" {
 		return errors.New("agent config: device id is empty")
 	}

@@ -16,7 +16,14 @@ import (
 func (a *Agent) connectLoop(ctx context.Context) {
 	bo := backoff.New(a.cfg.Backoff, a.cfg.Rand)
 	for ctx.Err() == nil {
-		s, err := hub.Connect(ctx, a.cfg.Hub, a.onDesired)
+		hc, err := a.hubConfig(ctx)
+		var s *hub.Session
+		if err == nil {
+			s, err = hub.Connect(ctx, hc, a.onDesired)
+			if errors.Is(err, hub.ErrUnauthorized) && a.ids != nil {
+				a.reprovision = true // the hub no longer accepts this identity
+			}
+		}
 		if err == nil {
 			a.connects.Add(1)
 			a.connected.Store(true)
@@ -48,6 +55,9 @@ func retryDelay(bo *backoff.Backoff, err error, cfg Config) time.Duration {
 	return d
 }
 
+// errRenewal ends a session so the identity can be renewed.
+var errRenewal = errors.New("identity due for renewal")
+
 // serve runs one connection: reconcile the twin, then drain the queue and
 // apply desired patches until the connection ends.
 func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) error {
@@ -67,14 +77,23 @@ func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) 
 		if err := a.drain(ctx, s); err != nil {
 			return err
 		}
+		renew, stop := a.renewalTimer()
 		select {
 		case <-ctx.Done():
+			stop()
 			return nil
 		case <-s.Done():
+			stop()
 			return s.Err()
+		case <-renew:
+			if a.renewalWaits() {
+				break // a case went live since the timer was armed
+			}
+			return errRenewal // reconnect: hubConfig renews first
 		case <-a.ready:
 		case <-a.desiredCh:
 		}
+		stop()
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 
 	"github.com/cloudpillar/cloudpillar/hubsim/broker"
+	"github.com/cloudpillar/cloudpillar/hubsim/c2d"
 	"github.com/cloudpillar/cloudpillar/hubsim/eventlog"
+	"github.com/cloudpillar/cloudpillar/hubsim/methods"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
+	"github.com/cloudpillar/cloudpillar/hubsim/sas"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
@@ -40,6 +43,10 @@ type Config struct {
 	// CA signs the hub's server certificate and is trusted for CA-signed
 	// device authentication. Nil generates one.
 	CA *testpki.CA
+	// DPS, if set, also runs a Device Provisioning Service on its own
+	// listener (dps_api.go); with CA nil the hub then trusts only the lab's
+	// operational CA.
+	DPS *DPSConfig
 	// ServerNames are the DNS names and IPs in the server certificate.
 	// Default: HostName, "localhost", "127.0.0.1".
 	ServerNames []string
@@ -52,6 +59,39 @@ type Config struct {
 	// (device id, new reported $version, the patch as sent). It runs on the
 	// device's connection: it must be fast and must not block.
 	OnReported func(deviceID string, version int, patch []byte)
+
+	// Policies are the hub's shared access policies. Nil creates IoT
+	// Hub's five built-in ones (sas.DefaultPolicies) with fresh keys.
+	Policies []sas.Policy
+	// Now is the hub's clock for token expiry, certificate validity and
+	// C2D time to live. Nil is time.Now.
+	Now func() time.Time
+	// C2D sets the cloud-to-device queue limits; zero fields take IoT
+	// Hub's defaults (50 messages, 1 h TTL, 60 s lock, 10 deliveries).
+	C2D c2d.Config
+	// DisabledCode is the CONNACK return code for a disabled device; zero
+	// is 0x05 not authorized (PROTOCOL.md §10).
+	DisabledCode byte
+	// SASGrace keeps a connection open this long past its SAS token's
+	// expiry; zero disconnects at expiry.
+	SASGrace time.Duration
+	// MaxSubscriptions limits distinct subscription filters per device;
+	// zero is 5.
+	MaxSubscriptions int
+	// IgnoreUnknownTopics drops publishes and refuses filters outside the
+	// documented topics instead of closing the connection.
+	IgnoreUnknownTopics bool
+
+	// HTTPSAddr is the TCP address of the HTTPS endpoint (service REST
+	// API, device file upload, blob endpoint, /_sim/). Default
+	// DefaultHTTPSAddr. Ignored when HTTPSListener is set.
+	HTTPSAddr string
+	// HTTPSListener, if set, is a raw (non-TLS) listener the hub serves
+	// HTTPS on, wrapping it in TLS itself.
+	HTTPSListener net.Listener
+	// StateDir, if set, keeps the hub's files (uploaded blobs under
+	// StateDir/blobs); empty uses a temporary directory Close removes.
+	StateDir string
 }
 
 // Hub is a running IoT Hub simulator.
@@ -64,6 +104,13 @@ type Hub struct {
 	twins    *twinstore.Store
 	events   *eventlog.Log
 	ln       net.Listener
+	methods  *methods.Table
+	c2d      *c2d.Store
+	redeliv  *redeliverer // C2D lock and TTL timer, started with the hub
+	https    httpsServer  // https.go: REST API, file upload, blobs; started after MQTT
+	dps      dpsEndpoint  // dps_api.go: Device Provisioning Service; started last
+
+	ws *broker.WebSocket // MQTT over WebSockets, for the HTTPS server to mount
 
 	closeOnce sync.Once
 }
@@ -82,6 +129,13 @@ func New(cfg Config) (*Hub, error) {
 	if len(cfg.ServerNames) == 0 {
 		cfg.ServerNames = uniq(cfg.HostName, "localhost", "127.0.0.1")
 	}
+	if cfg.Policies == nil {
+		cfg.Policies = sas.DefaultPolicies()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.useDPSCA()
 	ca := cfg.CA
 	if ca == nil {
 		var err error
@@ -95,16 +149,32 @@ func New(cfg Config) (*Hub, error) {
 		registry: registry.New(),
 		twins:    twinstore.New(nil),
 		events:   eventlog.New(cfg.KeepEvents),
+		methods:  methods.NewTable(),
+		c2d:      c2d.New(cfg.C2D),
 	}
+	h.redeliv = newRedeliverer(h)
+	h.ws = broker.NewWebSocket("wss", cfg.Logger.With("subsystem", "websocket"))
 	h.hook = broker.NewHook(broker.Config{
-		HostName:   cfg.HostName,
-		Roots:      ca.Pool(),
-		Registry:   h.registry,
-		Twins:      h.twins,
-		Events:     h.events,
-		Logger:     cfg.Logger.With("subsystem", "broker"),
-		OnReported: cfg.OnReported,
+		HostName:            cfg.HostName,
+		Roots:               ca.Pool(),
+		Policies:            cfg.Policies,
+		Registry:            h.registry,
+		Twins:               h.twins,
+		Events:              h.events,
+		Methods:             h.methods,
+		C2D:                 h.c2d,
+		OnC2DLocked:         h.redeliv.kick,
+		Logger:              cfg.Logger.With("subsystem", "broker"),
+		Now:                 cfg.Now,
+		OnReported:          cfg.OnReported,
+		DisabledCode:        cfg.DisabledCode,
+		SASGrace:            cfg.SASGrace,
+		MaxSubscriptions:    cfg.MaxSubscriptions,
+		IgnoreUnknownTopics: cfg.IgnoreUnknownTopics,
 	})
+	if err := h.newDPS(); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -132,7 +202,17 @@ func (h *Hub) Start() error {
 	if err := h.srv.AddListener(broker.NewListener("mqtts", h.ln)); err != nil {
 		return err
 	}
-	return h.srv.Serve()
+	if err := h.srv.AddListener(h.ws); err != nil {
+		return err
+	}
+	h.redeliv.start()
+	if err := h.srv.Serve(); err != nil {
+		return err
+	}
+	if err := h.startHTTPS(cert); err != nil {
+		return err
+	}
+	return h.startDPS()
 }
 
 func newServer(log *slog.Logger) *mqtt.Server {
@@ -140,6 +220,7 @@ func newServer(log *slog.Logger) *mqtt.Server {
 	caps.MaximumClientWritesPending = 128 // DESIGN.md §6: ~20 KiB less per idle device than mochi's 8,192
 	caps.MaximumQos = 1
 	caps.RetainAvailable = 0
+	caps.MaximumPacketSize = broker.DefaultMaxMessageSize + 64*1024 // room for the topic; the hook enforces the exact limit
 	return mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		Logger:       log.With("subsystem", "mochi"),
@@ -150,6 +231,8 @@ func newServer(log *slog.Logger) *mqtt.Server {
 func (h *Hub) Close(ctx context.Context) error {
 	var err error
 	h.closeOnce.Do(func() {
+		httpsErr := errors.Join(h.closeHTTPS(ctx), h.closeDPS(ctx)) // first, so no REST call or registration races the MQTT shutdown
+		defer func() { err = errors.Join(httpsErr, err) }()
 		if h.srv == nil {
 			return
 		}
@@ -160,6 +243,7 @@ func (h *Hub) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("close hub: %w", ctx.Err())
 		}
+		h.redeliv.stop()
 	})
 	return err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/c2d"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
@@ -207,5 +208,46 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeleteDeviceDisconnectsAndForgetsEverything: the live connection is
+// closed, the twin and the C2D queue go, reconnecting is refused.
+func TestDeleteDeviceDisconnectsAndForgetsEverything(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	cert := hubtest.Device(t, h, "dev-1")
+	c := hubtest.Connect(t, hubtest.RawOptions(h, "dev-1", cert))
+	hubtest.Eventually(t, 5*time.Second, func() bool { return h.Connected("dev-1") }, "not connected")
+	must(t, h.SendC2D("dev-1", c2d.Message{Body: []byte("x")}))
+	must(t, h.DeleteDevice("dev-1"))
+	hubtest.Eventually(t, 5*time.Second, func() bool { return !c.IsConnectionOpen() }, "deleted device still connected")
+	if _, err := h.Twin("dev-1"); err == nil {
+		t.Fatal("twin survived the delete")
+	}
+	if n := h.C2DQueueLength("dev-1"); n != 0 {
+		t.Fatalf("C2D queue length %d after delete", n)
+	}
+	if err := hubtest.Wait(paho.NewClient(hubtest.RawOptions(h, "dev-1", cert)).Connect()); err == nil {
+		t.Fatal("a deleted device reconnected")
+	}
+	if err := h.DeleteDevice("dev-1"); err == nil {
+		t.Fatal("deleting twice succeeded")
+	}
+}
+
+// TestSASDeviceConnectionStringAndToken: what the hub hands out for a SAS
+// device authenticates it.
+func TestSASDeviceConnectionStringAndToken(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	d, err := h.CreateSASDevice("s1")
+	must(t, err)
+	cs, err := h.DeviceConnectionString("s1")
+	must(t, err)
+	if want := "HostName=" + h.HostName() + ";DeviceId=s1;SharedAccessKey=" + d.SymmetricKey.PrimaryKey; cs != want {
+		t.Fatalf("connection string %q, want %q", cs, want)
+	}
+	hubtest.Connect(t, hubtest.SASOptions(t, h, "s1"))
+	if _, err := h.DeviceConnectionString("nope"); err == nil {
+		t.Fatal("connection string for an unknown device")
 	}
 }

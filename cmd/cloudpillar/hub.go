@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
+	"github.com/cloudpillar/cloudpillar/hubsim/sas"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
@@ -40,7 +41,7 @@ func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err 
 	flags.StringVar(&f.state, "state", defaultStateDir, "state `DIR`: CA, service key, hub.json, devices/")
 	flags.StringVar(&f.hostName, "hostname", hubsim.DefaultHostName, "the hub's host name (MQTT username, TLS server name)")
 	flags.StringVar(&f.mqttAddr, "mqtt", "127.0.0.1:8883", "MQTT/TLS listen `ADDR`")
-	flags.StringVar(&f.httpsAddr, "https", "127.0.0.1:443", "HTTPS listen `ADDR` (recorded only: not served yet)")
+	flags.StringVar(&f.httpsAddr, "https", "127.0.0.1:443", "HTTPS listen `ADDR` (service REST API, file upload, blobs, /_sim/)")
 	register := flags.String("register", "", "comma-separated device `IDs` to register at start")
 	if help, err = parseCommandFlags(flags, args, "hub"); help || err != nil {
 		return f, help, err
@@ -99,7 +100,8 @@ func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, e
 	if err != nil {
 		return nil, hubInfo{}, err
 	}
-	h, err := hubsim.New(hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, CA: ca, Logger: log})
+	h, err := hubsim.New(hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, HTTPSAddr: f.httpsAddr,
+		StateDir: dir, CA: ca, Policies: hubPolicies(key), Logger: log})
 	if err != nil {
 		return nil, hubInfo{}, err
 	}
@@ -110,10 +112,23 @@ func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, e
 	return h, hubInfo{
 		HostName:                h.HostName(),
 		MQTTAddress:             h.MQTTAddr(),
-		HTTPSAddress:            f.httpsAddr,
+		HTTPSAddress:            h.HTTPSAddr(),
 		CAFile:                  filepath.Join(dir, testpki.CACertFile),
-		ServiceConnectionString: fmt.Sprintf("HostName=%s;SharedAccessKeyName=iothubowner;SharedAccessKey=%s", h.HostName(), key),
+		ServiceConnectionString: h.ServiceConnectionString(),
 	}, nil
+}
+
+// hubPolicies are IoT Hub's built-in policies, iothubowner keyed with the
+// service key kept in the state directory (so the connection string in
+// hub.json survives restarts); the others get fresh keys each start.
+func hubPolicies(ownerKey string) []sas.Policy {
+	policies := sas.DefaultPolicies()
+	for i := range policies {
+		if policies[i].Name == sas.PolicyOwner {
+			policies[i].PrimaryKey = ownerKey
+		}
+	}
+	return policies
 }
 
 func closeHub(h *hubsim.Hub, log *slog.Logger) {
@@ -231,7 +246,7 @@ func printHubHelp(w io.Writer, dir string, info hubInfo) {
 	example, _ := agentConfigYAML(info, "<ID>", filepath.Join(dir, devicesDir, "<ID>"))
 	fmt.Fprintf(w, `Cloud Pillar lab hub %q
   MQTT/TLS  %s
-  HTTPS     %s (not served yet; recorded in hub.json)
+  HTTPS     %s (service REST API, file upload, blobs, /_sim/)
   CA        %s
   state     %s (hub.json holds the service connection string)
 

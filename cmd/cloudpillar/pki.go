@@ -109,19 +109,33 @@ func validateDeviceID(id string) error {
 	return nil
 }
 
-// runPKI implements `cloudpillar pki device --id ID [--state DIR]`.
+// pkiUsage lists the pki subcommands.
+const pkiUsage = `usage:
+  cloudpillar pki init [--out DIR] [--key-type T] [--operational-key-type T] [--force]
+        create the lab PKI (root, intermediate, bootstrap and operational issuing CAs)
+  cloudpillar pki bootstrap --id REG [--state DIR] [--out DIR] [--key-type T]
+        issue a device's bootstrap (manufacturing) certificate, CN = REG
+  cloudpillar pki device --id ID [--state DIR]
+        issue an operational device certificate from a standalone hub's CA`
+
+// runPKI implements `cloudpillar pki init|bootstrap|device`.
 func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const want = "want `pki init`, `pki bootstrap --id REG` or `pki device --id ID --state DIR`"
 	if len(args) == 0 {
-		return fmt.Errorf("%w: pki: missing subcommand: want `pki device --id ID --state DIR`", errUsage)
+		return fmt.Errorf("%w: pki: missing subcommand: %s", errUsage, want)
 	}
 	switch args[0] {
+	case "init":
+		return runPKIInit(args[1:], stdout, stderr)
+	case "bootstrap":
+		return runPKIBootstrap(args[1:], stdout, stderr)
 	case "device":
 		return runPKIDevice(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: cloudpillar pki device --id ID [--state DIR]")
+		fmt.Fprintln(stdout, pkiUsage)
 		return nil
 	}
-	return fmt.Errorf("%w: pki: unknown subcommand %q: want `pki device --id ID --state DIR`", errUsage, args[0])
+	return fmt.Errorf("%w: pki: unknown subcommand %q: %s", errUsage, args[0], want)
 }
 
 func runPKIDevice(args []string, stdout, stderr io.Writer) error {

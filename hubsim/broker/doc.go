@@ -1,16 +1,30 @@
 // Package broker is hubsim's device-facing MQTT layer: mochi-mqtt hooks that
 // make a generic broker behave like Azure IoT Hub (PROTOCOL.md §1-2).
 //
-// The hook authenticates devices by X.509 (CA-signed: the chain must verify
-// against the hub's trusted CAs and the leaf CN must equal the client id),
-// confines each device to its own topics, records telemetry in the event log
-// before the PUBACK leaves, and answers twin requests.
+// The hook authenticates devices and modules (SAS tokens signed with a
+// device key or a DeviceConnect policy, X.509 self-signed by thumbprint,
+// X.509 CA-signed with CN = device id), refuses disabled ones with a
+// configurable CONNACK code, and disconnects a connection whose SAS token
+// expires. It confines each identity to its own topics: a QoS 2 publish, an
+// oversize message, a topic outside the documented set or another
+// device's topic closes the connection; more than five distinct
+// subscription filters are refused. It records telemetry (with the
+// properties the hub stamps) in the event log before the PUBACK leaves,
+// records will messages as telemetry, answers twin requests, writes
+// direct-method requests and correlates their responses, and delivers
+// cloud-to-device messages with QoS 1, completing them on PUBACK.
+// WebSocket serves the same MQTT over WebSockets for the HTTPS server to
+// mount at /$iothub/websocket.
 //
-// Security property (DESIGN.md decision 2): `$iothub/...` responses are
-// written to the one connection that asked, with Client.WritePacket, never
-// through broker fan-out, so device B never reads device A's twin.
+// Security property (DESIGN.md decision 2): `$iothub/...` responses and
+// requests are written to the one connection concerned, with
+// Client.WritePacket, never through broker fan-out, so device B never reads
+// device A's twin, method calls or C2D.
 //
-// Hooks run on each client's read path; they do constant work per packet.
-// Hook is safe for concurrent use: the connection table has its own mutex.
-// It imports mochi and hubsim's own stores, nothing from the agent.
+// Hooks run on each client's read path; they do constant work per packet
+// (a map lookup, a topic parse). The connection table is a sync.Map read
+// without locks; connect and disconnect serialise on one mutex so the
+// registry's connection state follows takeovers exactly. Lock order: Hook.mu,
+// then conn.mu, then the stores' own mutexes. It imports mochi and
+// hubsim's own packages, nothing from the agent.
 package broker

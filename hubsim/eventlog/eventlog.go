@@ -2,15 +2,21 @@ package eventlog
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Event is one device-to-cloud message as the hub recorded it.
 type Event struct {
-	Seq          int64 // order of arrival, from 1
-	DeviceID     string
-	MessageID    string
-	Properties   map[string]string // system ($.mid, $.ct ...) and application properties, decoded
+	Seq       int64 // order of arrival, from 1
+	DeviceID  string
+	ModuleID  string // set for a module's message
+	MessageID string
+	// Properties are the message's properties, decoded: system ($.mid,
+	// $.ct ...) and application ones from the topic, then those the hub
+	// stamps on receipt (PropDeviceID ... PropDataSchema, PropRetain,
+	// PropMessageType for a will). Only filled when the log is Detailed.
+	Properties   map[string]string
 	Body         []byte
 	EnqueuedTime time.Time
 }
@@ -25,6 +31,7 @@ type Stats struct {
 
 // Log is an append-only record of events.
 type Log struct {
+	detailed  atomic.Bool // keep, or any listener: someone reads properties and bodies
 	mu        sync.Mutex
 	keep      bool             // keep whole events (bodies included)
 	events    []Event          // guarded by mu; only when keep
@@ -37,8 +44,15 @@ type Log struct {
 // New returns an empty log. With keepEvents false only the counts and the
 // message ids are kept, which is what large fleets need.
 func New(keepEvents bool) *Log {
-	return &Log{keep: keepEvents, seen: make(map[string]int), byDevice: make(map[string]int64)}
+	l := &Log{keep: keepEvents, seen: make(map[string]int), byDevice: make(map[string]int64)}
+	l.detailed.Store(keepEvents)
+	return l
 }
+
+// Detailed reports whether anyone reads an event's properties and body
+// (the log keeps events, or has a subscriber). When false, a recorder may
+// append only device and message ids, which is what large fleets need.
+func (l *Log) Detailed() bool { return l.detailed.Load() }
 
 // Append records an event, assigns its sequence number and returns it.
 func (l *Log) Append(e Event) Event {
@@ -74,6 +88,7 @@ func (l *Log) Subscribe(fn func(Event)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.listeners = append(l.listeners[:len(l.listeners):len(l.listeners)], fn)
+	l.detailed.Store(true)
 }
 
 // Stats returns the counts so far.

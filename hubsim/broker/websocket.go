@@ -1,0 +1,154 @@
+package broker
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/gorilla/websocket"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// WebSocketPath is where IoT Hub serves MQTT over WebSockets (PROTOCOL.md
+// §1.1), on its HTTPS port.
+const WebSocketPath = "/$iothub/websocket"
+
+// WebSocket serves MQTT over WebSockets: an http.Handler for the hub's
+// HTTPS server (mount it at WebSocketPath) that is also a mochi listener,
+// so mochi hands each upgraded connection to the hooks like a TLS one and
+// closes them when the broker stops. The HTTPS connection's TLS state goes
+// with the connection, so X.509 devices authenticate over WebSockets too.
+type WebSocket struct {
+	id  string
+	log *slog.Logger
+	up  websocket.Upgrader
+
+	mu        sync.Mutex
+	establish listeners.EstablishFn // set by Serve; guarded by mu
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+var (
+	_ listeners.Listener = (*WebSocket)(nil)
+	_ http.Handler       = (*WebSocket)(nil)
+)
+
+// NewWebSocket returns the listener/handler with mochi listener id.
+func NewWebSocket(id string, log *slog.Logger) *WebSocket {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &WebSocket{id: id, log: log, closed: make(chan struct{}), up: websocket.Upgrader{
+		Subprotocols: []string{"mqtt"},
+		CheckOrigin:  func(*http.Request) bool { return true }, // devices send no Origin (wire/README.md obs. 30)
+	}}
+}
+
+// ID returns the listener id.
+func (ws *WebSocket) ID() string { return ws.id }
+
+// Address names where the handler is mounted.
+func (ws *WebSocket) Address() string { return WebSocketPath }
+
+// Protocol names the transport.
+func (ws *WebSocket) Protocol() string { return "wss" }
+
+// Init does nothing: the HTTPS server owns the socket.
+func (ws *WebSocket) Init(*slog.Logger) error { return nil }
+
+// Serve records mochi's establish function and waits for Close.
+func (ws *WebSocket) Serve(establish listeners.EstablishFn) {
+	ws.mu.Lock()
+	ws.establish = establish
+	ws.mu.Unlock()
+	<-ws.closed
+}
+
+// Close refuses new connections and closes those established.
+func (ws *WebSocket) Close(closeClients listeners.CloseFn) {
+	ws.closeOnce.Do(func() {
+		ws.mu.Lock()
+		ws.establish = nil
+		ws.mu.Unlock()
+		close(ws.closed)
+		closeClients(ws.id)
+	})
+}
+
+// ServeHTTP upgrades a GET with subprotocol mqtt and serves MQTT on it
+// until the connection ends.
+func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws.mu.Lock()
+	establish := ws.establish
+	ws.mu.Unlock()
+	if establish == nil {
+		http.Error(w, "MQTT broker not running", http.StatusServiceUnavailable)
+		return
+	}
+	if !slices.Contains(websocket.Subprotocols(r), "mqtt") {
+		http.Error(w, "WebSocket subprotocol mqtt required", http.StatusBadRequest)
+		return
+	}
+	c, err := ws.up.Upgrade(w, r, nil)
+	if err != nil {
+		ws.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	_ = establish(ws.id, &wsConn{Conn: c.UnderlyingConn(), c: c, state: r.TLS}) // refusals are logged by the hook
+}
+
+// wsConn is a WebSocket as the byte stream MQTT needs: a packet may span
+// several binary messages (wire/README.md obs. 31) and a message may hold
+// several packets.
+type wsConn struct {
+	net.Conn                      // the hijacked connection: addresses, deadlines, Close
+	c        *websocket.Conn      // framing
+	r        io.Reader            // the current message, or nil
+	state    *tls.ConnectionState // of the HTTPS connection; nil without TLS
+}
+
+// ConnectionState is the TLS state of the HTTPS connection (for X.509).
+func (w *wsConn) ConnectionState() tls.ConnectionState {
+	if w.state == nil {
+		return tls.ConnectionState{}
+	}
+	return *w.state
+}
+
+// Read reads the next bytes of the stream, across message boundaries.
+func (w *wsConn) Read(p []byte) (int, error) {
+	for {
+		if w.r == nil {
+			op, r, err := w.c.NextReader()
+			if err != nil {
+				return 0, err
+			}
+			if op != websocket.BinaryMessage {
+				return 0, errors.New("websocket: MQTT needs binary messages")
+			}
+			w.r = r
+		}
+		n, err := w.r.Read(p)
+		if errors.Is(err, io.EOF) {
+			w.r, err = nil, nil
+			if n == 0 {
+				continue
+			}
+		}
+		return n, err
+	}
+}
+
+// Write sends p as one binary message (mochi writes whole packets).
+func (w *wsConn) Write(p []byte) (int, error) {
+	if err := w.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
