@@ -86,7 +86,15 @@ func (a *Agent) hubConfig(ctx context.Context) (hub.Config, error) {
 		return hc, fmt.Errorf("operational certificate: %w", err)
 	}
 	a.leaf = cert.Leaf
-	a.renewalDecision() // arms the renewal timer
+	if d := a.renewalDecision(); d.Action != identity.Wait {
+		// Due again right after it was issued: the certificate lives
+		// shorter than the urgent margin. Renew at the usual fraction (at
+		// the earliest in a minute) instead of in a loop.
+		now := a.cfg.Now()
+		at := max(identity.RenewAt(cert.Leaf, a.cfg.Identity.Renewal.Fraction, now).UnixNano(), now.Add(time.Minute).UnixNano())
+		a.renewAt.Store(at)
+		a.log.Warn("certificate lifetime is shorter than the renewal policy's urgent margin", "notAfter", cert.Leaf.NotAfter, "decision", d.Action.String())
+	}
 	hc.DeviceID, hc.HostName, hc.Certificate = cur.DeviceID, cur.AssignedHub, cert
 	return hc, nil
 }
