@@ -16,10 +16,13 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/identity"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
+	"github.com/cloudpillar/cloudpillar/agent/provision"
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
 // Config describes a fleet.
@@ -48,6 +51,12 @@ type Config struct {
 	// SyncStores fsyncs every store commit, as on a real device. Off by
 	// default: the simulated host does not lose power.
 	SyncStores bool
+	// Lab, if set, makes every device leave the factory with only a
+	// bootstrap certificate from this lab PKI and provision itself
+	// through the hub's DPS (two-phase X.509); the hub must run with DPS
+	// on the same lab. Nil: devices are registered in the hub directly and
+	// get operational certificates from its CA.
+	Lab *testpki.LabPKI
 }
 
 // Device is one member of the fleet.
@@ -153,42 +162,34 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 	id := fmt.Sprintf("%s%04d", f.cfg.IDPrefix, i+1)
 	site := SiteName(i % f.cfg.Sites)
 	h := f.cfg.Hub
-	if err := h.CreateDevice(id); err != nil {
-		return nil, fmt.Errorf("register %s: %w", id, err)
-	}
-	certPEM, keyPEM, err := h.IssueDeviceCert(id)
-	if err != nil {
-		return nil, err
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("device %s certificate: %w", id, err)
-	}
-	store, err := f.storeFor(i, id)
-	if err != nil {
-		return nil, fmt.Errorf("device %s store: %w", id, err)
-	}
 	var dialer net.Dialer
-	dev := carto.New(rnd.Uint64())
-	a, err := agent.New(agent.Config{
+	dial := f.cfg.Network.Dialer(site, dialer.DialContext)
+	cfg := agent.Config{
 		Hub: hub.Config{
 			DeviceID:       id,
 			HostName:       h.HostName(),
 			Address:        h.MQTTAddr(),
 			RootCAs:        h.CA().Pool(),
-			Certificate:    pair,
 			KeepAlive:      f.cfg.KeepAlive,
 			PingTimeout:    f.cfg.KeepAlive / 2,
 			ConnectTimeout: f.cfg.ConnectTimeout,
-			Dial:           hub.DialFunc(f.cfg.Network.Dialer(site, dialer.DialContext)),
+			Dial:           hub.DialFunc(dial),
 		},
-		Device:            dev,
-		Store:             store,
 		TelemetryInterval: f.cfg.TelemetryInterval,
 		Backoff:           f.cfg.Backoff,
 		Rand:              rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())),
 		Logger:            f.cfg.Logger.With("site", site),
-	})
+	}
+	if err := f.credentials(&cfg, id, provision.DialFunc(dial)); err != nil {
+		return nil, err
+	}
+	store, err := f.storeFor(i, id)
+	if err != nil {
+		return nil, fmt.Errorf("device %s store: %w", id, err)
+	}
+	dev := carto.New(rnd.Uint64())
+	cfg.Device, cfg.Store = dev, store
+	a, err := agent.New(cfg)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -198,6 +199,40 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 		start = time.Duration(rnd.Int64N(int64(f.cfg.Stagger)))
 	}
 	return &Device{ID: id, Site: site, Agent: a, CARTO: dev, start: start, store: store}, nil
+}
+
+// credentials gives the device its identity: an operational certificate
+// from the hub's CA (registered in the hub now), or, with a lab, only a
+// bootstrap certificate and what it needs to provision through DPS.
+func (f *Fleet) credentials(cfg *agent.Config, id string, dial provision.DialFunc) error {
+	h := f.cfg.Hub
+	if f.cfg.Lab == nil {
+		if err := h.CreateDevice(id); err != nil {
+			return fmt.Errorf("register %s: %w", id, err)
+		}
+		certPEM, keyPEM, err := h.IssueDeviceCert(id)
+		if err != nil {
+			return err
+		}
+		if cfg.Hub.Certificate, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
+			return fmt.Errorf("device %s certificate: %w", id, err)
+		}
+		return nil
+	}
+	boot, err := f.cfg.Lab.IssueBootstrap(id, "")
+	if err != nil {
+		return fmt.Errorf("device %s bootstrap certificate: %w", id, err)
+	}
+	cert := boot.TLS()
+	cfg.Identity = &agent.IdentityConfig{
+		Dir:     filepath.Join(f.cfg.StoreDir, "identities", id),
+		KeyType: identity.P256,
+		Provision: provision.Config{
+			IDScope: h.IDScope(), RegistrationID: id, Address: h.DPSAddr(), ServerName: h.HostName(),
+			RootCAs: h.CA().Pool(), Certificate: &cert, Dial: dial, ConnectTimeout: f.cfg.ConnectTimeout,
+		},
+	}
+	return nil
 }
 
 // Start runs every device's agent, each after its stagger offset.
@@ -282,6 +317,7 @@ func (f *Fleet) Totals() agent.Stats {
 		t.Pending += s.Pending
 		t.Evicted += s.Evicted
 		t.Connects += s.Connects
+		t.Provisioned += s.Provisioned
 	}
 	return t
 }

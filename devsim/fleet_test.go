@@ -8,7 +8,9 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/devsim"
 	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/dps"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
 func TestFleetDevicesConnectAtTheirSitesAndSendTelemetry(t *testing.T) {
@@ -52,5 +54,32 @@ func TestFleetDevicesConnectAtTheirSitesAndSendTelemetry(t *testing.T) {
 func TestFleetConfigRejectsMissingHub(t *testing.T) {
 	if _, err := devsim.New(devsim.Config{Devices: 1}); err == nil {
 		t.Fatal("New without a hub succeeded")
+	}
+}
+
+// TestFleetProvisionsThroughDPSWithBootstrapCertificates: devices leave the
+// factory with only a bootstrap certificate and reach the hub through DPS.
+func TestFleetProvisionsThroughDPSWithBootstrapCertificates(t *testing.T) {
+	lab, err := testpki.NewLabPKI(testpki.LabOptions{OperationalKeyType: testpki.ECDSAP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hubtest.NewHub(t, hubsim.Config{DPS: &hubsim.DPSConfig{PKI: lab, Options: dps.Config{
+		Issuance: dps.IssuancePolicy{KeyTypes: []testpki.KeyType{testpki.ECDSAP256}},
+	}}})
+	f, err := devsim.New(devsim.Config{Hub: h, Devices: 3, Lab: lab, KeepAlive: 2 * time.Second,
+		Backoff: backoff.Policy{Base: 50 * time.Millisecond, Cap: 500 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start(context.Background())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		f.Close(ctx)
+	})
+	hubtest.Eventually(t, 20*time.Second, func() bool { return f.Connected() == 3 }, "provisioned fleet not connected: %d", f.Connected())
+	if got := f.Totals().Provisioned; got != 3 {
+		t.Fatalf("provisioned %d devices, want 3", got)
 	}
 }

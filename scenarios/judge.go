@@ -19,6 +19,8 @@ func (r *run) judge() {
 	s.Devices = r.sc.Devices
 	s.DurationSeconds = time.Since(r.start).Seconds()
 	s.Connect.Connected = r.fleet.Connected()
+	s.Connect.Provisioned = int(r.fleet.Totals().Provisioned)
+	s.Chaos.Cases = r.cases
 	r.countTelemetry()
 	pushes, acked, lat := r.twins.figures()
 	s.Twin.DesiredUpdates, s.Twin.Acknowledged = pushes, acked

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/devsim"
 	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/dps"
+	"github.com/cloudpillar/cloudpillar/internal/testpki"
 	"github.com/cloudpillar/cloudpillar/reports"
 )
 
@@ -55,6 +58,8 @@ type run struct {
 	fleet   *devsim.Fleet
 	start   time.Time
 	twins   *twinTracker
+	rnd     *rand.Rand // every random choice of the run, from the seed
+	cases   int        // patient cases started
 	sampler *sampler
 	sum     reports.Summary
 }
@@ -68,7 +73,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*reports.Summary, erro
 	if opt.ProgressEvery <= 0 {
 		opt.ProgressEvery = time.Second
 	}
-	r := &run{sc: sc, opt: opt, twins: newTwinTracker()}
+	r := &run{sc: sc, opt: opt, twins: newTwinTracker(), rnd: rand.New(rand.NewPCG(uint64(sc.Seed), 0xca5e))}
 	if err := r.setUp(); err != nil {
 		return nil, err
 	}
@@ -79,10 +84,21 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*reports.Summary, erro
 }
 
 func (r *run) setUp() error {
-	h, err := hubsim.New(hubsim.Config{
+	hc := hubsim.Config{
 		Logger:     r.opt.Logger.With("component", "hubsim"),
 		OnReported: r.twins.onReported,
-	})
+	}
+	var lab *testpki.LabPKI
+	if r.sc.Provision {
+		var err error
+		if lab, err = testpki.NewLabPKI(testpki.LabOptions{OperationalKeyType: testpki.ECDSAP256}); err != nil {
+			return fmt.Errorf("lab PKI: %w", err)
+		}
+		hc.DPS = &hubsim.DPSConfig{PKI: lab, Options: dps.Config{
+			Issuance: dps.IssuancePolicy{KeyTypes: []testpki.KeyType{testpki.ECDSAP256}},
+		}}
+	}
+	h, err := hubsim.New(hc)
 	if err != nil {
 		return err
 	}
@@ -104,6 +120,7 @@ func (r *run) setUp() error {
 		Backoff:           backoff.Policy{Base: r.sc.Backoff.Base.D(), Cap: r.sc.Backoff.Cap.D()},
 		Seed:              uint64(r.sc.Seed),
 		Logger:            r.opt.Logger.With("component", "devsim"),
+		Lab:               lab,
 	})
 	if err != nil {
 		return fmt.Errorf("build fleet: %w", err)
@@ -164,6 +181,10 @@ func (r *run) schedule(ctx context.Context) {
 		case e.Desired != nil:
 			patch := e.Desired
 			acts = append(acts, action{e.At.D(), func() { r.pushDesired(patch) }})
+		case e.Cases != nil:
+			devs := r.pickDevices(e.Cases.Share)
+			acts = append(acts, action{e.At.D(), func() { r.startCases(devs) }})
+			acts = append(acts, action{e.At.D() + e.For.D(), func() { r.endCases(devs) }})
 		}
 	}
 	acts = append(acts, action{r.sc.Duration.D(), func() {}})

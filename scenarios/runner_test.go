@@ -24,12 +24,16 @@ stagger: 500ms
 keepAliveSeconds: 2
 backoff: {base: 100ms, cap: 1s}
 drainTimeout: 30s
+provision: true
 events:
   - at: 2s
     partition: site-02
     for: 4s
   - at: 3s
     desired: {telemetryIntervalSeconds: 2}
+  - at: 1s
+    cases: {share: 0.5}
+    for: 3s
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +49,9 @@ events:
 	if sum.Connect.Connected != 6 || sum.Telemetry.Lost != 0 || sum.Telemetry.Sent == 0 ||
 		sum.Telemetry.Delivered < sum.Telemetry.Sent || sum.Twin.DesiredUpdates != 6 || sum.Twin.Acknowledged != 6 {
 		t.Fatalf("summary = %+v", sum)
+	}
+	if sum.Connect.Provisioned != 6 || sum.Chaos.Cases != 3 {
+		t.Fatalf("provisioned %d, cases %d; want 6 and 3", sum.Connect.Provisioned, sum.Chaos.Cases)
 	}
 	if sum.Chaos.Partitions != 1 || len(sum.Timeline) < 3 || len(sum.Samples) == 0 || snapshots == 0 {
 		t.Fatalf("chaos %+v timeline %d samples %d snapshots %d", sum.Chaos, len(sum.Timeline), len(sum.Samples), snapshots)

@@ -37,7 +37,10 @@ type Scenario struct {
 	// DrainTimeout bounds the wait, after Duration, for every device to be
 	// connected and every queued message delivered.
 	DrainTimeout Duration `yaml:"drainTimeout"`
-	Events       []Event  `yaml:"events"`
+	// Provision makes devices leave the factory with only a bootstrap
+	// certificate and provision through the hub's DPS (two-phase X.509).
+	Provision bool    `yaml:"provision"`
+	Events    []Event `yaml:"events"`
 }
 
 // Backoff is the agents' reconnect policy.
@@ -46,7 +49,8 @@ type Backoff struct {
 	Cap  Duration `yaml:"cap"`
 }
 
-// Event is one scheduled action. Exactly one of Partition and Desired is set.
+// Event is one scheduled action. Exactly one of Partition, Desired and
+// Cases is set.
 type Event struct {
 	At Duration `yaml:"at"`
 	// Partition names a site to cut off (a blackhole: no FIN, no RST) for
@@ -55,6 +59,14 @@ type Event struct {
 	For       Duration `yaml:"for"`
 	// Desired is a desired-properties patch pushed to every device's twin.
 	Desired map[string]any `yaml:"desired"`
+	// Cases starts patient cases on a share of the fleet (chosen from the
+	// seed) for For.
+	Cases *Cases `yaml:"cases"`
+}
+
+// Cases are patient cases started together.
+type Cases struct {
+	Share float64 `yaml:"share"` // fraction of the devices, in (0, 1]
 }
 
 // Duration is a time.Duration written as "30s", "2m".
@@ -160,9 +172,22 @@ func (s *Scenario) validateEvent(e Event) error {
 	if e.At < 0 || e.At >= s.Duration {
 		return fmt.Errorf("at: %v is outside the run (duration %v)", e.At.D(), s.Duration.D())
 	}
+	set := 0
+	for _, on := range []bool{e.Partition != "", e.Desired != nil, e.Cases != nil} {
+		if on {
+			set++
+		}
+	}
 	switch {
-	case e.Partition != "" && e.Desired != nil:
-		return errors.New("partition: an event does one thing; desired is set too")
+	case set > 1:
+		return errors.New("partition: an event does one thing: set one of partition, desired and cases")
+	case e.Cases != nil:
+		if e.Cases.Share <= 0 || e.Cases.Share > 1 {
+			return fmt.Errorf("cases.share: must be in (0, 1], got %v", e.Cases.Share)
+		}
+		if e.For <= 0 {
+			return fmt.Errorf("for: patient cases need a positive duration, got %v", e.For.D())
+		}
 	case e.Partition != "":
 		if !s.hasSite(e.Partition) {
 			return fmt.Errorf("partition: unknown site %q (sites are %s..%s)", e.Partition, siteName(0), siteName(s.Sites-1))
@@ -178,7 +203,7 @@ func (s *Scenario) validateEvent(e Event) error {
 			return fmt.Errorf("desired: not representable as JSON: %v", err)
 		}
 	default:
-		return errors.New("partition: an event needs partition or desired")
+		return errors.New("partition: an event needs partition, desired or cases")
 	}
 	return nil
 }

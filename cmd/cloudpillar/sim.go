@@ -142,8 +142,10 @@ func printSummary(w io.Writer, dir string, s *reports.Summary) {
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  failure: %s\n", f)
 	}
-	fmt.Fprintf(w, "devices connected: %d/%d (all connected after %.1f s)\n",
-		s.Connect.Connected, s.Devices, s.Connect.TimeToAllConnectedSeconds)
+	fmt.Fprintf(w, "devices connected: %d/%d (all connected after %.1f s), %d provisioned through DPS\n",
+		s.Connect.Connected, s.Devices, s.Connect.TimeToAllConnectedSeconds, s.Connect.Provisioned)
+	fmt.Fprintf(w, "chaos: %d partitions, %d hub restarts, %d patient cases\n",
+		s.Chaos.Partitions, s.Chaos.HubRestarts, s.Chaos.Cases)
 	t := s.Telemetry
 	fmt.Fprintf(w, "telemetry: sent %d, delivered %d, lost %d, duplicates %d (%.0f msg/s)\n",
 		t.Sent, t.Delivered, t.Lost, t.Duplicates, t.MessagesPerSecond)
