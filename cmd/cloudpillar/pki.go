@@ -64,6 +64,7 @@ type agentFile struct {
 	CertFile                 string `yaml:"certFile"`
 	KeyFile                  string `yaml:"keyFile"`
 	DeviceID                 string `yaml:"deviceId"`
+	StorePath                string `yaml:"storePath"`
 	TelemetryIntervalSeconds int    `yaml:"telemetryIntervalSeconds"`
 	LogLevel                 string `yaml:"logLevel"`
 	LogFormat                string `yaml:"logFormat"`
@@ -79,6 +80,7 @@ func agentConfigYAML(info hubInfo, id, deviceDir string) ([]byte, error) {
 		CertFile:                 filepath.Join(deviceDir, deviceCertFile),
 		KeyFile:                  filepath.Join(deviceDir, deviceKeyFile),
 		DeviceID:                 id,
+		StorePath:                filepath.Join(deviceDir, "agent.db"), // beside its certificate: no root needed in a lab
 		TelemetryIntervalSeconds: 10,
 		LogLevel:                 "info",
 		LogFormat:                "text",
