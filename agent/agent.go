@@ -15,6 +15,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
+	"github.com/cloudpillar/cloudpillar/agent/update"
 )
 
 // Version is the agent's version, reported in the twin. Release builds set
@@ -48,6 +49,7 @@ type Agent struct {
 	ready         chan struct{}          // signalled when the store has something to send
 	gate          *guard.Gate            // the patient-first floor
 	audit         *guard.AuditLog        // nil unless Config.AuditLogPath
+	updates       *update.Manager        // nil unless Config.Updates
 	ids           *identity.Store        // nil unless Config.Identity
 	reprovision   bool                   // the hub refused the identity; owned by the connection loop
 	leaf          *x509.Certificate      // the operational certificate in use; owned by the connection loop
@@ -103,6 +105,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.twin = twin.New(a.writableProperties()...)
 	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
+	if cfg.Updates != nil {
+		if err := a.openUpdates(); err != nil {
+			a.release()
+			return nil, err
+		}
+	}
 	if cfg.AuditLogPath != "" {
 		al, err := guard.OpenAuditLog(cfg.AuditLogPath)
 		if err != nil {
@@ -166,6 +174,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.produce(ctx) })
 	wg.Go(func() { a.watchCase(ctx) })
+	if a.updates != nil {
+		wg.Go(func() { a.runUpdates(ctx) })
+	}
 	a.connectLoop(ctx)
 	wg.Wait()
 	return nil

@@ -39,6 +39,8 @@ type Config struct {
 	// Guard tunes the patient-first floor (quiet period, maintenance
 	// windows); no setting can lower the floor itself.
 	Guard guard.Config
+	// Updates, if set, runs the deviceUpdate component (agent/update).
+	Updates *UpdatesConfig
 	// AuditLogPath, if set, receives every guard decision as a JSON line.
 	AuditLogPath string
 	// HostMetrics adds the host's CPU, memory, disk, uptime and network

@@ -41,6 +41,7 @@ func (a *Agent) applyDesired() {
 }
 
 func (a *Agent) applyDoc(doc map[string]any) {
+	a.applyUpdateDesired(doc)
 	patch := a.twin.Apply(doc)
 	if patch == nil {
 		return

@@ -35,6 +35,9 @@ func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
 			t.Errorf("reported property %q is not declared in %s", name, model.ID)
 		}
 	}
+	if !in.Has("Component", "deviceUpdate", false) {
+		t.Errorf("the deviceUpdate component the agent reports is not declared in %s", model.ID)
+	}
 	b, _ := json.Marshal(telemetry.Sample{DeviceID: "d", Seq: 1, Time: time.Now(), CaseState: "live", Heartbeat: true, Metrics: map[string]any{"x": 1}})
 	var fields map[string]any
 	json.Unmarshal(b, &fields)

@@ -68,6 +68,9 @@ func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) 
 		return err
 	}
 	a.queueReport(a.reportedProperties())
+	if a.updates != nil {
+		a.queueReport(a.updates.Reported())
+	}
 	bo.Reset()
 	for {
 		a.applyDesired()

@@ -31,6 +31,7 @@ func (s Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerSecuritySteps(sc)
 	w.registerResilienceSteps(sc)
 	w.registerIdentitySteps(sc)
+	w.registerUpdateSteps(sc)
 	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
 		if err != nil {
 			godog.Logf(ctx, "hub and agent logs of the failed scenario:\n%s", w.logs.String())

@@ -66,7 +66,8 @@ type ServiceUpdate struct {
 	Workflow                Workflow `json:"workflow"`
 	UpdateManifest          string   `json:"updateManifest"`
 	UpdateManifestSignature string   `json:"updateManifestSignature"`
-	// FileURLs maps a file's name in the manifest to where to fetch it.
+	// FileURLs maps a file's key in the manifest (FileEntry.URLKey: its
+	// id) to where to fetch it.
 	FileURLs          map[string]string `json:"fileUrls"`
 	RootKeyPackageURL string            `json:"rootKeyPackageUrl,omitempty"`
 }

@@ -17,7 +17,8 @@
 // Manifest. The signed updateManifest is the manufacturer's inner manifest
 // (Manifest): update id, update line, a release counter, an expiry, the
 // compatible manufacturer/model/hardware ids, and the exact size and
-// SHA-256 of every file. Verifier.Verify rejects, each with a typed *Error
+// SHA-256 of every file, each with an id that keys its URL in fileUrls
+// (twin property names cannot hold the '.' of a file name). Verifier.Verify rejects, each with a typed *Error
 // whose Reason maps to an ADU extendedResultCode: oversized or malformed
 // metadata, bad signatures, keys that do not chain to the roots, disabled
 // keys, a signature made for a different manifest (mix-and-match), expired
@@ -29,14 +30,53 @@
 // enforces the exact size and hash while a file streams in, failing as
 // soon as a byte beyond the declared size arrives (endless data).
 //
-// Not here yet: download with Range resume, the persisted install/activate
-// state machine, slots, and the twin integration.
+// Download. Downloader fetches each file over HTTP(S) into a ".part" file,
+// hashing as it goes (FileChecker, whose SHA-256 state is saved with
+// crypto/sha256's BinaryMarshaler). Every CheckpointBytes it syncs the
+// file and then saves a ProgressRecord (bytes done, hash state, ETag), so
+// a restart resumes with "Range: bytes=N-" (and If-Range) instead of
+// starting over; a 200 answer restarts from byte 0. The declared size is a
+// hard cap, a transfer below MinRate over RateWindow is aborted (slow
+// retrieval), 5xx/408/429/network errors/truncated bodies are retried with
+// jittered backoff, and it runs only while the guard allows
+// guard.Download: a watcher cancels the request as soon as the guard says
+// no (a case started), which, with the guard observed every second,
+// pauses within one second. Tampered or oversized data is discarded.
 //
-// Purity and concurrency. Verify takes the time and the installed state as
-// arguments and does no I/O; a Verifier is immutable and safe for
-// concurrent use. A FileChecker belongs to one goroutine. The helper
-// package updatetest (key generation and signing for tests and the
-// harness) must never be imported by agent code; a test enforces it.
+// Install state machine. Record is the persisted state (StateStore; JSON)
+// and its methods are the pure core: Start, Next, Enter, Finish, Recover,
+// Cancel, Defer take the time and the installer's active slot and return
+// the next Record, with no I/O. Phases: idle → verified → downloading →
+// downloaded → installing (inactive slot, guard.Install) →
+// awaitingActivation (guard.Activate: idle, quiet period over, window
+// open) → activating → healthCheck → committing → committed; a failed
+// health check or commit goes rollingBack → rolledBack; failures before
+// activation end in failed, a cancel (action 255) before activation in
+// cancelled. The runner (Manager.Run) saves the phase it enters before
+// each side effect and the outcome after it; after power loss Recover
+// looks at the installer's active slot to resolve an interrupted
+// activation, and every other step is repeated (Installer methods are
+// idempotent). Install and health-check attempts are counted in the
+// record, so a step that kills the device every time ends the workflow.
+// installedUpdateId changes only at commit.
 //
-// Imports: the standard library and go-jose only.
+// Twin. Manager.HandleDesired takes the desired deviceUpdate component;
+// Manager reports the whole component (ADU's agent object, plus our guard,
+// deferral and phase fields) through ManagerConfig.Report after every
+// change, as JSON-friendly maps.
+//
+// Records. RecordStore keeps the state and download progress as JSON in
+// any Records store; the agent's *outbox.Store is one (upload records under
+// keys starting with KeyPrefix).
+//
+// Purity and concurrency. Verify and the Record methods take the time and
+// the installed state as arguments and do no I/O; a Verifier is immutable
+// and safe for concurrent use. A FileChecker belongs to one goroutine. A
+// Manager's Run owns the state machine; HandleDesired, Record and Reported
+// may be called from any goroutine; Report is called from Run's goroutine.
+// Each download request starts two watcher goroutines that end with it.
+// The helper package updatetest (key generation and signing for tests and
+// the harness) must never be imported by agent code; a test enforces it.
+//
+// Imports: the standard library, go-jose, agent/guard and agent/backoff.
 package update

@@ -27,6 +27,14 @@ const (
 	ReasonRootSignature      Reason = 17 // new root set lacks threshold signatures
 	ReasonFileSize           Reason = 18 // streamed file longer or shorter than declared
 	ReasonFileHash           Reason = 19 // streamed file hash differs
+	ReasonSlowDownload       Reason = 20 // download slower than the minimum rate (slow retrieval)
+	ReasonDownload           Reason = 21 // download failed: HTTP status, network or disk
+	ReasonInstall            Reason = 22 // installing to the inactive slot failed
+	ReasonActivate           Reason = 23 // activation did not switch to the new slot
+	ReasonHealthCheck        Reason = 24 // the new slot failed its health check; rolled back
+	ReasonCommit             Reason = 25 // the new slot could not be committed; rolled back
+	ReasonCancelled          Reason = 26 // the service cancelled the workflow
+	ReasonAttempts           Reason = 27 // a step kept failing across restarts (power loss, crash)
 )
 
 var reasonNames = map[Reason]string{
@@ -49,6 +57,14 @@ var reasonNames = map[Reason]string{
 	ReasonRootSignature:      "root-signature",
 	ReasonFileSize:           "file-size",
 	ReasonFileHash:           "file-hash",
+	ReasonSlowDownload:       "slow-download",
+	ReasonDownload:           "download",
+	ReasonInstall:            "install",
+	ReasonActivate:           "activate",
+	ReasonHealthCheck:        "health-check",
+	ReasonCommit:             "commit",
+	ReasonCancelled:          "cancelled",
+	ReasonAttempts:           "attempts",
 }
 
 // String names the reason, e.g. "rollback".
@@ -68,13 +84,32 @@ func (r Reason) Error() string { return "update: " + r.String() }
 // for errno; 0xC is ours.
 const (
 	FacilityCloudPillar = 0xC
-	ComponentVerify     = 0x01
+	ComponentVerify     = 0x01 // metadata and file verification (reasons 1-19)
+	ComponentDownload   = 0x02 // retrieval
+	ComponentInstall    = 0x03 // the inactive slot
+	ComponentActivate   = 0x04 // activation, health check, commit
+	ComponentWorkflow   = 0x05 // cancel, attempts
 )
+
+// Component is the ADU extendedResultCode component the reason belongs to.
+func (r Reason) Component() uint32 {
+	switch r {
+	case ReasonSlowDownload, ReasonDownload:
+		return ComponentDownload
+	case ReasonInstall:
+		return ComponentInstall
+	case ReasonActivate, ReasonHealthCheck, ReasonCommit:
+		return ComponentActivate
+	case ReasonCancelled, ReasonAttempts:
+		return ComponentWorkflow
+	}
+	return ComponentVerify
+}
 
 // ExtendedResultCode is the reason as ADU's lastInstallResult
 // extendedResultCode (negative as a signed 32-bit value, like ADU's own).
 func (r Reason) ExtendedResultCode() int32 {
-	return int32(uint32(FacilityCloudPillar)<<28 | uint32(ComponentVerify)<<20 | uint32(r)&0xFFFFF)
+	return int32(uint32(FacilityCloudPillar)<<28 | r.Component()<<20 | uint32(r)&0xFFFFF)
 }
 
 // Error is a rejection: a Reason, a message fit for the twin's

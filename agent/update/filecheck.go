@@ -3,6 +3,10 @@ package update
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash"
 )
 
@@ -47,6 +51,45 @@ func (c *FileChecker) Write(p []byte) (int, error) {
 	c.h.Write(p)
 	c.n += int64(len(p))
 	return len(p), nil
+}
+
+// ResumeFileChecker returns a checker for entry that continues after n
+// bytes whose SHA-256 state is state (from State), so a download resumed
+// after a restart hashes only the bytes it still fetches.
+func ResumeFileChecker(entry FileEntry, n int64, state []byte) (*FileChecker, error) {
+	c := NewFileChecker(entry)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if n < 0 || n > c.size {
+		return nil, fmt.Errorf("resume %q at %d bytes: outside 0-%d", entry.Name, n, c.size)
+	}
+	u, ok := c.h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil, errors.New("sha256 state cannot be restored")
+	}
+	if err := u.UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("resume %q: sha256 state: %w", entry.Name, err)
+	}
+	// crypto/sha256's state ends with the count of bytes hashed.
+	if len(state) < 8 || binary.BigEndian.Uint64(state[len(state)-8:]) != uint64(n) {
+		return nil, fmt.Errorf("resume %q: sha256 state does not cover %d bytes", entry.Name, n)
+	}
+	c.n = n
+	return c, nil
+}
+
+// State is the SHA-256 state after Written bytes, for ResumeFileChecker.
+// It fails once the checker has failed.
+func (c *FileChecker) State() ([]byte, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	m, ok := c.h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, errors.New("sha256 state cannot be saved")
+	}
+	return m.MarshalBinary()
 }
 
 // Written is the number of bytes accepted so far.

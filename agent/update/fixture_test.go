@@ -1,6 +1,7 @@
 package update_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -55,14 +56,29 @@ func (f *fixture) deploy(tb testing.TB, m update.Manifest) update.ServiceUpdate 
 	return must(updatetest.Deployment(m, f.signer, "wf-1", "https://blob.example/updates"))
 }
 
-// signRaw deploys manifest text as given, signed by the fixture's key.
+// imageKey is the fileUrls key of the fixture's file (its id).
+var imageKey = updatetest.File("rootfs.img", image).URLKey()
+
+// signRaw deploys manifest text as given, signed by the fixture's key,
+// with a URL for each file it lists (or for "rootfs.img" if it lists none
+// that parse).
 func (f *fixture) signRaw(tb testing.TB, raw string) update.ServiceUpdate {
 	tb.Helper()
+	urls := map[string]string{}
+	var m update.Manifest
+	if json.Unmarshal([]byte(raw), &m) == nil {
+		for _, fe := range m.Files {
+			urls[fe.URLKey()] = "https://blob.example/updates/" + fe.Name
+		}
+	}
+	if len(urls) == 0 {
+		urls["rootfs.img"] = "https://blob.example/updates/rootfs.img"
+	}
 	return update.ServiceUpdate{
 		Workflow:                update.Workflow{Action: update.ActionApply, ID: "wf-raw"},
 		UpdateManifest:          raw,
 		UpdateManifestSignature: must(f.signer.SignManifest([]byte(raw))),
-		FileURLs:                map[string]string{"rootfs.img": "https://blob.example/updates/rootfs.img"},
+		FileURLs:                urls,
 	}
 }
 

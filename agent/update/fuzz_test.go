@@ -41,12 +41,12 @@ func FuzzSignedManifest(f *testing.F) {
 	f.Add(`{"files":[{"name":"a","sizeInBytes":1e30}]}`)
 	f.Fuzz(func(t *testing.T, manifest string) {
 		su := fx.signRaw(t, manifest)
-		su.FileURLs = map[string]string{"rootfs.img": "https://x/rootfs.img"}
+		su.FileURLs = map[string]string{imageKey: "https://x/rootfs.img"}
 		m, err := fx.verifier.Verify(su, now, update.State{})
 		if err != nil {
 			return
 		}
-		if m.ReleaseCounter == 0 || !now.Before(m.Expires) || len(m.Files) != 1 || m.Files[0].Name != "rootfs.img" {
+		if m.ReleaseCounter == 0 || !now.Before(m.Expires) || len(m.Files) != 1 || m.Files[0].URLKey() != imageKey {
 			t.Fatalf("accepted manifest breaks invariants: %+v", m)
 		}
 		if f := m.Files[0]; f.SizeInBytes <= 0 || f.SizeInBytes > update.HardMaxFileBytes {

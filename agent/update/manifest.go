@@ -38,12 +38,41 @@ type Compatibility struct {
 	HardwareID   string `json:"hardwareId"`
 }
 
-// FileEntry is one payload file: its name (the key in
-// ServiceUpdate.FileURLs), exact size and SHA-256.
+// FileEntry is one payload file: its id (the key in
+// ServiceUpdate.FileURLs), name, exact size and SHA-256.
 type FileEntry struct {
+	// ID is the file's key in fileUrls, like ADU's fileId. Twin property
+	// names may not contain '.', '$' or spaces, so a file name such as
+	// "rootfs.img" cannot be a key in a real twin: give every file an ID
+	// of 1-64 letters, digits, '-' or '_'. Without one the name is the
+	// key (usable only where the service object does not travel through
+	// a twin).
+	ID          string `json:"id,omitempty"`
 	Name        string `json:"name"`
 	SizeInBytes int64  `json:"sizeInBytes"`
 	Hashes      Hashes `json:"hashes"`
+}
+
+// URLKey is the key of the file's URL in ServiceUpdate.FileURLs: its ID,
+// or its name when it has no ID.
+func (f FileEntry) URLKey() string {
+	if f.ID != "" {
+		return f.ID
+	}
+	return f.Name
+}
+
+// checkFileID accepts a twin-safe file id.
+func checkFileID(id string) error {
+	if len(id) > maxIDLength {
+		return fmt.Errorf("file id must be at most %d bytes", maxIDLength)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("file id %q may hold only letters, digits, '-' and '_'", id)
+		}
+	}
+	return nil
 }
 
 // Hashes holds a file's digests, base64 (standard alphabet) as in ADU.
@@ -154,6 +183,7 @@ func (m *Manifest) checkFiles() error {
 		return reject(ReasonBadFileEntry, nil, "manifest must list 1-%d files, has %d", MaxFiles, len(m.Files))
 	}
 	seen := make(map[string]bool, len(m.Files))
+	keys := make(map[string]bool, len(m.Files))
 	for i, f := range m.Files {
 		if err := checkFileName(f.Name); err != nil {
 			return reject(ReasonBadFileEntry, err, "files[%d]", i)
@@ -162,6 +192,13 @@ func (m *Manifest) checkFiles() error {
 			return reject(ReasonBadFileEntry, nil, "files[%d]: name %q listed twice", i, f.Name)
 		}
 		seen[strings.ToLower(f.Name)] = true
+		if err := checkFileID(f.ID); err != nil {
+			return reject(ReasonBadFileEntry, err, "files[%d]", i)
+		}
+		if keys[f.URLKey()] {
+			return reject(ReasonBadFileEntry, nil, "files[%d]: id %q names another file too", i, f.URLKey())
+		}
+		keys[f.URLKey()] = true
 		if f.SizeInBytes <= 0 {
 			return reject(ReasonBadFileEntry, nil, "files[%d] %q: sizeInBytes missing or not positive", i, f.Name)
 		}

@@ -95,7 +95,7 @@ func TestWrongSoftwareAndMixAndMatch(t *testing.T) {
 		{name: "URL for a file the manifest does not list", want: update.ReasonFileURLMismatch,
 			tamper: func(t *testing.T, f *fixture, su *update.ServiceUpdate) { su.FileURLs["payload.sh"] = "https://evil/x" }},
 		{name: "file without URL", want: update.ReasonFileURLMismatch,
-			tamper: func(t *testing.T, f *fixture, su *update.ServiceUpdate) { delete(su.FileURLs, "rootfs.img") }},
+			tamper: func(t *testing.T, f *fixture, su *update.ServiceUpdate) { delete(su.FileURLs, imageKey) }},
 	})
 }
 
@@ -107,7 +107,7 @@ func TestFileEntriesAndCaps(t *testing.T) {
 		return func(m *update.Manifest) { m.Files = append(m.Files, fe) }
 	}
 	good := updatetest.File("boot.img", []byte("boot"))
-	named := func(n string) update.FileEntry { g := good; g.Name = n; return g }
+	named := func(n string) update.FileEntry { g := good; g.Name, g.ID = n, ""; return g }
 	runAttacks(t, f, []attack{
 		{name: "two files", mutate: withFile(good)},
 		{name: "file without size", want: update.ReasonBadFileEntry,
@@ -127,6 +127,12 @@ func TestFileEntriesAndCaps(t *testing.T) {
 		{name: "trailing dot", want: update.ReasonBadFileEntry, mutate: withFile(named("a."))},
 		{name: "control character", want: update.ReasonBadFileEntry, mutate: withFile(named("a\nb"))},
 		{name: "duplicate name differing in case", want: update.ReasonBadFileEntry, mutate: withFile(named("ROOTFS.IMG"))},
+		{name: "file id a twin cannot carry", want: update.ReasonBadFileEntry,
+			mutate: func(m *update.Manifest) { m.Files[0].ID = "rootfs.img" }},
+		{name: "two files under one id", want: update.ReasonBadFileEntry,
+			mutate: func(m *update.Manifest) { g := good; g.ID = m.Files[0].ID; m.Files = append(m.Files, g) }},
+		{name: "an id equal to another file's name", want: update.ReasonBadFileEntry,
+			mutate: func(m *update.Manifest) { m.Files[0].ID = "a"; m.Files = append(m.Files, named("a")) }},
 		{name: "no files", want: update.ReasonBadFileEntry, mutate: func(m *update.Manifest) { m.Files = nil }},
 		{name: "too many files", want: update.ReasonBadFileEntry, mutate: func(m *update.Manifest) {
 			for i := range update.MaxFiles {

@@ -149,14 +149,14 @@ func (v *Verifier) checkSizes(m *Manifest) error {
 func checkURLs(m *Manifest, urls map[string]string) error {
 	listed := make(map[string]bool, len(m.Files))
 	for _, f := range m.Files {
-		listed[f.Name] = true
-		if urls[f.Name] == "" {
-			return reject(ReasonFileURLMismatch, nil, "no URL for file %q", f.Name)
+		listed[f.URLKey()] = true
+		if urls[f.URLKey()] == "" {
+			return reject(ReasonFileURLMismatch, nil, "no URL for file %q (key %q)", f.Name, f.URLKey())
 		}
 	}
-	for name := range urls {
-		if !listed[name] {
-			return reject(ReasonFileURLMismatch, nil, "URL for %q, which the manifest does not list", name)
+	for key := range urls {
+		if !listed[key] {
+			return reject(ReasonFileURLMismatch, nil, "URL for %q, which the manifest does not list", key)
 		}
 	}
 	return nil

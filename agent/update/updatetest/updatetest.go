@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -183,10 +184,13 @@ func (s *SigningKey) SignManifest(manifest []byte) (string, error) {
 	return s.Sign(payload, map[jose.HeaderKey]any{update.HeaderSJWK: s.SJWK})
 }
 
-// File returns the manifest entry for a file with the given content.
+// File returns the manifest entry for a file with the given content. Its
+// ID, the key of its URL in the twin, is derived from the name ("f" and 16
+// hex digits, like ADU's file ids), since a twin key may not hold a '.'.
 func File(name string, content []byte) update.FileEntry {
 	sum := sha256.Sum256(content)
-	return update.FileEntry{Name: name, SizeInBytes: int64(len(content)),
+	id := sha256.Sum256([]byte(name))
+	return update.FileEntry{ID: "f" + hex.EncodeToString(id[:8]), Name: name, SizeInBytes: int64(len(content)),
 		Hashes: update.Hashes{SHA256: base64.StdEncoding.EncodeToString(sum[:])}}
 }
 
@@ -216,7 +220,7 @@ func Deployment(m update.Manifest, sk *SigningKey, workflowID, baseURL string) (
 	}
 	urls := make(map[string]string, len(m.Files))
 	for _, f := range m.Files {
-		urls[f.Name] = strings.TrimSuffix(baseURL, "/") + "/" + f.Name
+		urls[f.URLKey()] = strings.TrimSuffix(baseURL, "/") + "/" + f.Name
 	}
 	return update.ServiceUpdate{
 		Workflow:                update.Workflow{Action: update.ActionApply, ID: workflowID},
