@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/identity"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
@@ -53,6 +54,8 @@ type Agent struct {
 	ids           *identity.Store        // nil unless Config.Identity
 	reprovision   bool                   // the hub refused the identity; owned by the connection loop
 	leaf          *x509.Certificate      // the operational certificate in use; owned by the connection loop
+	renewRetry    *backoff.Backoff       // spaces failed renewals; owned by the connection loop
+	dialFailures  int                    // consecutive failed connects; owned by the connection loop
 	closed        sync.Once
 
 	producing   atomic.Bool
@@ -104,6 +107,7 @@ func New(cfg Config) (*Agent, error) {
 		a.cfg.Boot = boot
 	}
 	a.twin = twin.New(a.writableProperties()...)
+	a.renewRetry = backoff.New(backoff.Policy{Base: time.Minute, Cap: time.Hour}, cfg.Rand)
 	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
 	if cfg.Updates != nil {
 		if err := a.openUpdates(); err != nil {

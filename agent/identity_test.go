@@ -147,3 +147,32 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, msg string, args .
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFailedRenewalKeepsTheCurrentCertificate disables the enrollment
+// before renewal is due: the renewal fails, and the agent keeps delivering
+// with the certificate it has (still valid) instead of going offline.
+func TestFailedRenewalKeepsTheCurrentCertificate(t *testing.T) {
+	lab, err := testpki.NewLabPKI(testpki.LabOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := dpsHub(t, lab, 10*time.Minute)
+	clock := &fakeClock{}
+	a := runIdentityAgent(t, h, lab, "carto-id-4", t.TempDir(), clock)
+	waitFor(t, 20*time.Second, func() bool { return a.Stats().Connected && a.Stats().Provisioned == 1 }, "agent never connected")
+	waitFor(t, 30*time.Second, func() bool {
+		clock.advance(time.Second)
+		return a.Gate().Status().State == "idle"
+	}, "guard never idle")
+	if err := h.DPS().SetDisabled(true, hubsim.DefaultEnrollmentGroup, true); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Stats().Connects
+	clock.advance(8*time.Minute + 30*time.Second) // renewal due, certificate still valid
+	waitFor(t, 20*time.Second, func() bool { return a.Stats().Connects > before && a.Stats().Connected }, "agent did not reconnect after the renewal attempt")
+	delivered := a.Stats().Delivered
+	waitFor(t, 20*time.Second, func() bool { return a.Stats().Delivered > delivered+2 }, "agent stopped delivering after a failed renewal")
+	if a.Stats().Provisioned != 1 {
+		t.Fatalf("provisioned %d times, want the renewal to have failed", a.Stats().Provisioned)
+	}
+}

@@ -111,7 +111,18 @@ func (a *Agent) renewIfDue(ctx context.Context, cur identity.Identity) (identity
 	if d.Action == identity.Wait {
 		return cur, nil
 	}
-	return a.provision(ctx, d.Reason)
+	renewed, err := a.provision(ctx, d.Reason)
+	if err == nil || d.Action == identity.Reprovision {
+		a.renewRetry.Reset()
+		return renewed, err
+	}
+	// The certificate in use is still valid: keep connecting with it and
+	// retry the renewal later (jittered, growing), instead of going
+	// offline because DPS is unreachable.
+	retry := a.renewRetry.Next()
+	a.renewAt.Store(a.cfg.Now().Add(retry).UnixNano())
+	a.log.Warn("identity renewal failed; keeping the current certificate", "err", err, "retryIn", retry.Round(time.Second).String())
+	return cur, nil
 }
 
 // renewalDecision asks the renewal policy about the current certificate

@@ -20,9 +20,7 @@ func (a *Agent) connectLoop(ctx context.Context) {
 		var s *hub.Session
 		if err == nil {
 			s, err = hub.Connect(ctx, hc, a.onDesired)
-			if errors.Is(err, hub.ErrUnauthorized) && a.ids != nil {
-				a.reprovision = true // the hub no longer accepts this identity
-			}
+			a.noteConnect(err)
 		}
 		if err == nil {
 			a.connects.Add(1)
@@ -38,6 +36,28 @@ func (a *Agent) connectLoop(ctx context.Context) {
 		d := retryDelay(bo, err, a.cfg)
 		a.log.Warn("hub connection ended", "err", err, "retryIn", d.Round(time.Millisecond).String())
 		sleep(ctx, d)
+	}
+}
+
+// ReprovisionAfter is how many consecutive failed connects make an agent
+// with a DPS identity provision again (the hub may have been reassigned),
+// as Microsoft's guidance for DPS devices says.
+const ReprovisionAfter = 10
+
+// noteConnect tracks failed connects: a refused identity, or too many
+// failures in a row, sends an agent with a DPS identity back to DPS.
+func (a *Agent) noteConnect(err error) {
+	if err == nil {
+		a.dialFailures = 0
+		return
+	}
+	a.dialFailures++
+	if a.ids == nil {
+		return
+	}
+	if errors.Is(err, hub.ErrUnauthorized) || a.dialFailures >= ReprovisionAfter {
+		a.reprovision = true // the hub no longer accepts this identity, or is gone
+		a.dialFailures = 0
 	}
 }
 
