@@ -13,6 +13,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/identity"
+	"github.com/cloudpillar/cloudpillar/agent/logship"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 	"github.com/cloudpillar/cloudpillar/agent/twin"
@@ -51,6 +52,7 @@ type Agent struct {
 	gate          *guard.Gate            // the patient-first floor
 	audit         *guard.AuditLog        // nil unless Config.AuditLogPath
 	updates       *update.Manager        // nil unless Config.Updates
+	logs          *logship.Shipper       // nil unless Config.Logs has sources
 	ids           *identity.Store        // nil unless Config.Identity
 	reprovision   bool                   // the hub refused the identity; owned by the connection loop
 	leaf          *x509.Certificate      // the operational certificate in use; owned by the connection loop
@@ -58,6 +60,7 @@ type Agent struct {
 	dialFailures  int                    // consecutive failed connects; owned by the connection loop
 	closed        sync.Once
 
+	produceMu   sync.Mutex // held while a sample is taken and stored
 	producing   atomic.Bool
 	accepted    atomic.Int64
 	refused     atomic.Int64
@@ -106,9 +109,15 @@ func New(cfg Config) (*Agent, error) {
 		}
 		a.cfg.Boot = boot
 	}
+	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
+	if len(cfg.Logs.Sources) > 0 {
+		if err := a.openLogs(); err != nil {
+			a.release()
+			return nil, err
+		}
+	}
 	a.twin = twin.New(a.writableProperties()...)
 	a.renewRetry = backoff.New(backoff.Policy{Base: time.Minute, Cap: time.Hour}, cfg.Rand)
-	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
 	if cfg.Updates != nil {
 		if err := a.openUpdates(); err != nil {
 			a.release()
@@ -134,9 +143,13 @@ func New(cfg Config) (*Agent, error) {
 // writableProperties are the desired properties the agent accepts, each
 // with its handler (DTDL: agent/model).
 func (a *Agent) writableProperties() []twin.Property {
-	return []twin.Property{
+	props := []twin.Property{
 		twin.IntervalProperty(a.TelemetryInterval, func(d time.Duration) { a.interval.Store(int64(d)) }),
 	}
+	if a.logs != nil {
+		props = append(props, a.logs.Properties(a.cfg.Logs.ScheduleSources)...)
+	}
+	return props
 }
 
 // WritableProperties names the desired properties the agent accepts.
@@ -145,11 +158,15 @@ func (a *Agent) WritableProperties() []string { return a.twin.Names() }
 // reportedProperties are the read-only properties the agent reports after
 // every connect (DTDL: agent/model).
 func (a *Agent) reportedProperties() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"agentVersion":    Version,
 		"bootCount":       a.cfg.Boot,
 		"evictedMessages": a.store.Stats().Evicted,
 	}
+	if a.logs != nil {
+		m[logship.ReportedUploads] = a.logs.Jobs()
+	}
+	return m
 }
 
 // ReportedProperties names the read-only properties the agent reports.
@@ -181,14 +198,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.updates != nil {
 		wg.Go(func() { a.runUpdates(ctx) })
 	}
+	if a.logs != nil {
+		wg.Go(func() {
+			if err := a.logs.Run(ctx); err != nil {
+				a.log.Error("log shipper stopped", "err", err)
+			}
+		})
+	}
 	a.connectLoop(ctx)
 	wg.Wait()
 	return nil
 }
 
 // SetProducing starts or stops sampling telemetry (the harness stops it
-// before draining a run).
-func (a *Agent) SetProducing(on bool) { a.producing.Store(on) }
+// before draining a run). When it returns false-ward, no sample is in
+// flight: Stats().Accepted no longer grows.
+func (a *Agent) SetProducing(on bool) {
+	a.produceMu.Lock()
+	defer a.produceMu.Unlock()
+	a.producing.Store(on)
+}
 
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {

@@ -41,6 +41,8 @@ type Config struct {
 	Guard guard.Config
 	// Updates, if set, runs the deviceUpdate component (agent/update).
 	Updates *UpdatesConfig
+	// Logs configures log delivery (agent/logship); no sources: off.
+	Logs LogsConfig
 	// AuditLogPath, if set, receives every guard decision as a JSON line.
 	AuditLogPath string
 	// HostMetrics adds the host's CPU, memory, disk, uptime and network

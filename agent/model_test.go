@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/logship"
 	"github.com/cloudpillar/cloudpillar/agent/model"
 	"github.com/cloudpillar/cloudpillar/agent/telemetry"
 )
@@ -20,7 +21,10 @@ func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Config{Hub: hub.Config{DeviceID: "d", HostName: "h", Certificate: tls.Certificate{Certificate: [][]byte{{1}}}}})
+	a, err := agent.New(agent.Config{
+		Hub:  hub.Config{DeviceID: "d", HostName: "h", Certificate: tls.Certificate{Certificate: [][]byte{{1}}}},
+		Logs: agent.LogsConfig{Sources: []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: t.TempDir(), Patterns: []string{"*.log"}}}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
+	"github.com/cloudpillar/cloudpillar/agent/logship"
 )
 
 // casePollInterval is how often the agent reads the device's case state:
@@ -66,7 +67,13 @@ func (a *Agent) writeAudit() {
 
 // registerMethods subscribes the session to the agent's direct methods.
 func (a *Agent) registerMethods(ctx context.Context, s *hub.Session) error {
-	return s.RegisterMethod(ctx, "reboot", a.rebootMethod)
+	if err := s.RegisterMethod(ctx, "reboot", a.rebootMethod); err != nil {
+		return err
+	}
+	if a.logs != nil {
+		return s.RegisterMethod(ctx, logship.MethodUploadLogs, a.logs.UploadLogsMethod)
+	}
+	return nil
 }
 
 // rebootMethod reboots the device only when the guard allows disruptive

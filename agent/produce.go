@@ -22,18 +22,28 @@ func (a *Agent) produce(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !a.producing.Load() {
-			continue
+		if a.tick(ctx, lastSent) {
+			lastSent = a.cfg.Now()
 		}
-		now := a.cfg.Now()
-		state := a.cfg.Device.CaseState()
-		live := state != device.CaseIdle
-		if live && now.Sub(lastSent) < a.cfg.HeartbeatInterval {
-			continue
-		}
-		a.sample(ctx, now, state, live)
-		lastSent = now
 	}
+}
+
+// tick takes one sample if production is on and the case state allows it,
+// and reports whether it did.
+func (a *Agent) tick(ctx context.Context, lastSent time.Time) bool {
+	a.produceMu.Lock()
+	defer a.produceMu.Unlock()
+	if !a.producing.Load() {
+		return false
+	}
+	now := a.cfg.Now()
+	state := a.cfg.Device.CaseState()
+	live := state != device.CaseIdle
+	if live && now.Sub(lastSent) < a.cfg.HeartbeatInterval {
+		return false
+	}
+	a.sample(ctx, now, state, live)
+	return true
 }
 
 func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseState, heartbeat bool) {

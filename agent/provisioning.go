@@ -96,6 +96,9 @@ func (a *Agent) hubConfig(ctx context.Context) (hub.Config, error) {
 		a.log.Warn("certificate lifetime is shorter than the renewal policy's urgent margin", "notAfter", cert.Leaf.NotAfter, "decision", d.Action.String())
 	}
 	hc.DeviceID, hc.HostName, hc.Certificate = cur.DeviceID, cur.AssignedHub, cert
+	if a.logs != nil {
+		a.logs.SetCertificate(cert)
+	}
 	return hc, nil
 }
 

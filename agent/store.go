@@ -65,6 +65,9 @@ func (a *Agent) alert(kind, detail string) {
 	}
 	a.log.Warn("alert", "alert", kind, "detail", detail)
 	a.signal()
+	if a.logs != nil {
+		a.logs.Trigger(kind) // an error event: ship the logs that explain it
+	}
 }
 
 // signal wakes the connection loop to drain the store.

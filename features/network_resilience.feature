@@ -21,3 +21,14 @@ Feature: Delivery through unreliable hospital networks
     When site "site-01" loses its network for 15 seconds
     Then within 60 seconds every device is connected again after the outage
     And no more than 50 percent of the devices reconnected within any one second
+
+  @REQ-NET-003
+  Scenario: The hub restarting loses no telemetry, and every device comes back by itself
+    Given a hub and a fleet of 4 devices at 1 site
+    And the fleet has delivered telemetry
+    When the hub restarts and is unreachable for 2 seconds
+    Then within 30 seconds every device is connected again after the outage
+    When the fleet stops sampling
+    Then within 30 seconds every device is connected and has no message waiting
+    And every message the devices accepted was recorded by the hub
+    And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -89,9 +90,16 @@ type Config struct {
 	// HTTPSListener, if set, is a raw (non-TLS) listener the hub serves
 	// HTTPS on, wrapping it in TLS itself.
 	HTTPSListener net.Listener
-	// StateDir, if set, keeps the hub's files (uploaded blobs under
-	// StateDir/blobs); empty uses a temporary directory Close removes.
+	// StateDir, if set, keeps the hub's files: uploaded blobs under
+	// StateDir/blobs, and in StateDir/hub.db the registry, twins, C2D
+	// queues and the event log's counts and message ids (persist.go), which
+	// New restores. Empty keeps state in memory only and blobs in a
+	// temporary directory Close removes.
 	StateDir string
+	// StateFlushInterval is how often changes are written to
+	// StateDir/hub.db (and Close writes the rest). Zero is
+	// DefaultStateFlushInterval.
+	StateFlushInterval time.Duration
 }
 
 // Hub is a running IoT Hub simulator.
@@ -112,10 +120,20 @@ type Hub struct {
 
 	ws *broker.WebSocket // MQTT over WebSockets, for the HTTPS server to mount
 
+	state *persister // persist.go: StateDir/hub.db; nil without StateDir
+
+	restartMu    sync.Mutex         // restart.go: serialises Restart; guards the two below
+	endpoints    []*restartListener // every listener the hub serves; guarded by restartMu
+	started      bool               // Start succeeded; guarded by restartMu
+	dpsEndpoints []*restartListener // the DPS's, set by New
+	restarts     atomic.Int64
+	closing      chan struct{} // closed when Close begins
+
 	closeOnce sync.Once
 }
 
-// New builds a hub; it opens nothing until Start.
+// New builds a hub; it opens no socket until Start. With a StateDir it
+// opens StateDir/hub.db and restores the state saved there.
 func New(cfg Config) (*Hub, error) {
 	if cfg.HostName == "" {
 		cfg.HostName = DefaultHostName
@@ -151,7 +169,9 @@ func New(cfg Config) (*Hub, error) {
 		events:   eventlog.New(cfg.KeepEvents),
 		methods:  methods.NewTable(),
 		c2d:      c2d.New(cfg.C2D),
+		closing:  make(chan struct{}),
 	}
+	h.restartableDPS()
 	h.redeliv = newRedeliverer(h)
 	h.ws = broker.NewWebSocket("wss", cfg.Logger.With("subsystem", "websocket"))
 	h.hook = broker.NewHook(broker.Config{
@@ -175,6 +195,10 @@ func New(cfg Config) (*Hub, error) {
 	if err := h.newDPS(); err != nil {
 		return nil, err
 	}
+	var err error
+	if h.state, err = openState(h); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -184,11 +208,9 @@ func (h *Hub) Start() error {
 	if err != nil {
 		return fmt.Errorf("hub server certificate: %w", err)
 	}
-	raw := h.cfg.MQTTListener
-	if raw == nil {
-		if raw, err = net.Listen("tcp", h.cfg.MQTTAddr); err != nil {
-			return fmt.Errorf("hub mqtt listener: %w", err)
-		}
+	raw := h.newEndpoint(h.cfg.MQTTListener, h.cfg.MQTTAddr) // restart.go
+	if err := raw.bind(); err != nil {
+		return fmt.Errorf("hub mqtt listener: %w", err)
 	}
 	h.ln = tls.NewListener(raw, &tls.Config{
 		Certificates: []tls.Certificate{cert},
@@ -209,10 +231,23 @@ func (h *Hub) Start() error {
 	if err := h.srv.Serve(); err != nil {
 		return err
 	}
+	if err := h.bindHTTPS(); err != nil {
+		return err
+	}
 	if err := h.startHTTPS(cert); err != nil {
 		return err
 	}
-	return h.startDPS()
+	if err := h.bindDPS(); err != nil {
+		return err
+	}
+	if err := h.startDPS(); err != nil {
+		return err
+	}
+	h.state.start()
+	h.restartMu.Lock()
+	h.started = true
+	h.restartMu.Unlock()
+	return nil
 }
 
 func newServer(log *slog.Logger) *mqtt.Server {
@@ -227,24 +262,34 @@ func newServer(log *slog.Logger) *mqtt.Server {
 	})
 }
 
-// Close stops the hub and disconnects every device.
+// Close stops the hub and disconnects every device; with a StateDir it
+// then writes the last changes to StateDir/hub.db and closes it.
 func (h *Hub) Close(ctx context.Context) error {
 	var err error
 	h.closeOnce.Do(func() {
+		close(h.closing) // ends a Restart's down time
+
 		httpsErr := errors.Join(h.closeHTTPS(ctx), h.closeDPS(ctx)) // first, so no REST call or registration races the MQTT shutdown
-		defer func() { err = errors.Join(httpsErr, err) }()
-		if h.srv == nil {
-			return
-		}
-		done := make(chan error, 1)
-		go func() { done <- h.srv.Close() }()
-		select {
-		case err = <-done:
-		case <-ctx.Done():
-			err = fmt.Errorf("close hub: %w", ctx.Err())
-		}
-		h.redeliv.stop()
+		err = errors.Join(httpsErr, h.closeMQTT(ctx))
+		h.closeEndpoints()
+		err = errors.Join(err, h.state.close())
 	})
+	return err
+}
+
+func (h *Hub) closeMQTT(ctx context.Context) error {
+	if h.srv == nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Close() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("close hub: %w", ctx.Err())
+	}
+	h.redeliv.stop()
 	return err
 }
 

@@ -38,7 +38,7 @@ type hubFlags struct {
 func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err error) {
 	flags := flag.NewFlagSet("hub", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&f.state, "state", defaultStateDir, "state `DIR`: CA, service key, hub.json, devices/")
+	flags.StringVar(&f.state, "state", defaultStateDir, "state `DIR`: CA, service key, hub.json, devices/, blobs/, hub.db (devices and twins, kept across restarts)")
 	flags.StringVar(&f.hostName, "hostname", hubsim.DefaultHostName, "the hub's host name (MQTT username, TLS server name)")
 	flags.StringVar(&f.mqttAddr, "mqtt", "127.0.0.1:8883", "MQTT/TLS listen `ADDR`")
 	flags.StringVar(&f.httpsAddr, "https", "127.0.0.1:443", "HTTPS listen `ADDR` (service REST API, file upload, blobs, /_sim/)")
@@ -59,7 +59,10 @@ func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err 
 }
 
 // runHub implements `cloudpillar hub`: it serves hubsim standalone on the
-// CA kept in the state directory until ctx ends.
+// CA kept in the state directory until ctx ends. The hub keeps its state
+// there too (hubsim Config.StateDir: DIR/hub.db and DIR/blobs), so starting
+// twice on the same directory keeps all devices, twins, C2D queues and
+// event counts.
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, help, err := parseHubFlags(args, stderr)
 	if help || err != nil {
@@ -248,7 +251,7 @@ func printHubHelp(w io.Writer, dir string, info hubInfo) {
   MQTT/TLS  %s
   HTTPS     %s (service REST API, file upload, blobs, /_sim/)
   CA        %s
-  state     %s (hub.json holds the service connection string)
+  state     %s (hub.json holds the service connection string; hub.db the devices and twins)
 
 Add a device (registered here within %v) and run its agent:
   cloudpillar pki device --id <ID> --state %s

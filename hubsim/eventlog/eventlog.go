@@ -39,6 +39,8 @@ type Log struct {
 	stats     Stats            // guarded by mu
 	listeners []func(Event)    // guarded by mu
 	byDevice  map[string]int64 // guarded by mu
+	journaled bool             // guarded by mu; set by StartJournal (journal.go)
+	journal   []Mark           // guarded by mu; appended since the last DrainJournal
 }
 
 // New returns an empty log. With keepEvents false only the counts and the
@@ -73,6 +75,9 @@ func (l *Log) Append(e Event) Event {
 	}
 	if l.keep {
 		l.events = append(l.events, e)
+	}
+	if l.journaled {
+		l.journal = append(l.journal, Mark{DeviceID: e.DeviceID, MessageID: e.MessageID})
 	}
 	listeners := l.listeners
 	l.mu.Unlock()

@@ -1,0 +1,79 @@
+package agent_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/guard"
+	"github.com/cloudpillar/cloudpillar/agent/logship"
+	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+)
+
+// TestUploadLogsMethodDeliversARedactedLogToTheHub drives log delivery
+// through the agent as an operator would: the uploadLogs direct method
+// answers with a job id at once, the job's progress ends "done" in the
+// twin, and the hub holds the blob and its upload notification.
+func TestUploadLogsMethodDeliversARedactedLogToTheHub(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	dir := t.TempDir()
+	log := "12:00 start\nPatient: Jane Doe MRN: 12345678\n12:01 stop\n"
+	if err := os.WriteFile(filepath.Join(dir, "carto.log"), []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{}
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		c.Now = clock.now
+		c.Guard = guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute}
+		c.Logs = agent.LogsConfig{
+			Sources:      []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: dir, Patterns: []string{"*.log"}}},
+			HTTPSAddress: h.HTTPSAddr(),
+		}
+	})
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	// The guard starts in its quiet period; the method answers at once
+	// regardless, and the upload waits for the guard.
+	status, body, err := h.InvokeMethod(context.Background(), "dev-1", "uploadLogs", []byte(`{"sources":["device"]}`), 10*time.Second)
+	if err != nil || status != 200 {
+		t.Fatalf("uploadLogs = %d %s %v", status, body, err)
+	}
+	var job struct{ JobID string }
+	json.Unmarshal(body, &job)
+	if job.JobID == "" {
+		t.Fatalf("uploadLogs answered %s, want a job id", body)
+	}
+	hubtest.Eventually(t, 30*time.Second, func() bool {
+		clock.advance(time.Second) // past the boot-time quiet period, in small steps
+		jobs := reportedAck(t, h, "dev-1", logship.ReportedUploads)
+		st, _ := jobs[job.JobID].(map[string]any)
+		return st != nil && st["state"] == "done"
+	}, "job %s not done in the twin", job.JobID)
+	notes := h.FileNotifications()
+	if len(notes) != 1 || notes[0].DeviceID != "dev-1" {
+		t.Fatalf("file notifications = %+v, want one from dev-1", notes)
+	}
+	raw, err := h.ReadBlob(notes[0].BlobName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(text), "Jane Doe") || strings.Contains(string(text), "12345678") || !strings.Contains(string(text), "12:01 stop") {
+		t.Fatalf("uploaded log = %q, want it redacted and otherwise whole", text)
+	}
+}
