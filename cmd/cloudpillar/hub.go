@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/dps"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
@@ -32,6 +33,7 @@ const hubCloseTimeout = 10 * time.Second
 // hubFlags are the options of `cloudpillar hub`.
 type hubFlags struct {
 	state, hostName, mqttAddr, httpsAddr string
+	dpsMQTT, dpsHTTPS                    string
 	register                             []string
 }
 
@@ -42,6 +44,8 @@ func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err 
 	flags.StringVar(&f.hostName, "hostname", hubsim.DefaultHostName, "the hub's host name (MQTT username, TLS server name)")
 	flags.StringVar(&f.mqttAddr, "mqtt", "127.0.0.1:8883", "MQTT/TLS listen `ADDR`")
 	flags.StringVar(&f.httpsAddr, "https", "127.0.0.1:443", "HTTPS listen `ADDR` (service REST API, file upload, blobs, /_sim/)")
+	flags.StringVar(&f.dpsMQTT, "dps-mqtt", "127.0.0.1:8884", "DPS MQTT/TLS listen `ADDR` (served when DIR holds a lab PKI: cloudpillar pki init --out DIR)")
+	flags.StringVar(&f.dpsHTTPS, "dps-https", "127.0.0.1:8443", "DPS service REST API listen `ADDR` (enrollments); empty: off")
 	register := flags.String("register", "", "comma-separated device `IDs` to register at start")
 	if help, err = parseCommandFlags(flags, args, "hub"); help || err != nil {
 		return f, help, err
@@ -103,8 +107,12 @@ func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, e
 	if err != nil {
 		return nil, hubInfo{}, err
 	}
-	h, err := hubsim.New(hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, HTTPSAddr: f.httpsAddr,
-		StateDir: dir, CA: ca, Policies: hubPolicies(key), Logger: log})
+	cfg := hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, HTTPSAddr: f.httpsAddr,
+		StateDir: dir, CA: ca, Policies: hubPolicies(key), Logger: log}
+	if err := withDPS(&cfg, dir, f); err != nil {
+		return nil, hubInfo{}, err
+	}
+	h, err := hubsim.New(cfg)
 	if err != nil {
 		return nil, hubInfo{}, err
 	}
@@ -112,14 +120,42 @@ func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, e
 		closeHub(h, log)
 		return nil, hubInfo{}, err
 	}
-	return h, hubInfo{
+	info := hubInfo{
 		HostName:                h.HostName(),
 		MQTTAddress:             h.MQTTAddr(),
 		HTTPSAddress:            h.HTTPSAddr(),
 		CAFile:                  filepath.Join(dir, testpki.CACertFile),
 		ServiceConnectionString: h.ServiceConnectionString(),
-	}, nil
+	}
+	if d := h.DPS(); d != nil {
+		info.DPSAddress, info.DPSHTTPSAddress, info.DPSIDScope = h.DPSAddr(), d.HTTPSAddr(), h.IDScope()
+		info.DPSServiceConnectionString = d.ServiceConnectionString()
+	}
+	return h, info, nil
 }
+
+// withDPS turns on the hub's Device Provisioning Service when dir holds a
+// lab PKI: the hub then trusts the lab's operational CA only, and DPS has
+// an enrollment group trusting the bootstrap CA with CSR issuance on.
+func withDPS(cfg *hubsim.Config, dir string, f hubFlags) error {
+	if !testpki.HasLab(dir) {
+		return nil
+	}
+	lab, err := testpki.LoadLabPKI(dir)
+	if err != nil {
+		return err
+	}
+	key, err := loadOrCreateServiceKey(filepath.Join(dir, dpsServiceKeyFile))
+	if err != nil {
+		return err
+	}
+	cfg.CA = lab.Operational
+	cfg.DPS = &hubsim.DPSConfig{PKI: lab, Options: dps.Config{Addr: f.dpsMQTT, HTTPSAddr: f.dpsHTTPS, ServiceKey: key}}
+	return nil
+}
+
+// dpsServiceKeyFile keeps the DPS provisioningserviceowner key (0600).
+const dpsServiceKeyFile = "dps-service-key"
 
 // hubPolicies are IoT Hub's built-in policies, iothubowner keyed with the
 // service key kept in the state directory (so the connection string in

@@ -41,6 +41,11 @@ type hubInfo struct {
 	HTTPSAddress            string `json:"httpsAddress"`
 	CAFile                  string `json:"caFile"`
 	ServiceConnectionString string `json:"serviceConnectionString"`
+	// DPS, when the state directory holds a lab PKI (pki init).
+	DPSAddress                 string `json:"dpsAddress,omitempty"`
+	DPSHTTPSAddress            string `json:"dpsHttpsAddress,omitempty"`
+	DPSIDScope                 string `json:"dpsIdScope,omitempty"`
+	DPSServiceConnectionString string `json:"dpsServiceConnectionString,omitempty"`
 }
 
 // agentAddress is the MQTT address an agent should dial: the listen
