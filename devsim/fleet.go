@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/identity"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
@@ -57,6 +58,16 @@ type Config struct {
 	// on the same lab. Nil: devices are registered in the hub directly and
 	// get operational certificates from its CA.
 	Lab *testpki.LabPKI
+	// Guard tunes every agent's patient-first guard (quiet period, lease,
+	// maintenance windows); no setting lowers the floor itself.
+	Guard guard.Config
+	// TimeScale makes the agents' clock (guard quiet period and lease,
+	// maintenance windows, update expiry, renewal, timestamps) run this many
+	// times as fast as real time from New (DESIGN.md decision 8); socket
+	// timeouts stay real. Zero or 1: real time.
+	TimeScale float64
+	// Updates, if set, turns on software updates on every device.
+	Updates *FleetUpdates
 }
 
 // Device is one member of the fleet.
@@ -65,6 +76,10 @@ type Device struct {
 	Site  string
 	Agent *agent.Agent
 	CARTO *carto.Device
+	// Slots and Work are set when the fleet runs updates: the device's
+	// A/B software slots and the journal of its update work.
+	Slots *carto.Slots
+	Work  *carto.Journal
 	start time.Duration // offset of its start within the stagger window
 	store *outbox.Store
 }
@@ -74,7 +89,8 @@ type Fleet struct {
 	cfg      Config
 	devices  []*Device
 	files    []*outbox.Shared
-	tmpDir   string // removed on Close when the fleet made it
+	tmpDir   string           // removed on Close when the fleet made it
+	now      func() time.Time // the agents' clock (Config.TimeScale)
 	released bool
 
 	cancel context.CancelFunc
@@ -90,7 +106,7 @@ func New(cfg Config) (*Fleet, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	f := &Fleet{cfg: cfg}
+	f := &Fleet{cfg: cfg, now: scaledClock(time.Now(), cfg.TimeScale)}
 	if f.cfg.StoreDir == "" {
 		dir, err := os.MkdirTemp("", "cloudpillar-fleet-")
 		if err != nil {
@@ -127,6 +143,9 @@ func (f *Fleet) storeFor(i int, id string) (*outbox.Store, error) {
 func (c *Config) validate() error {
 	if c.Hub == nil {
 		return fmt.Errorf("fleet config: no hub")
+	}
+	if c.TimeScale < 0 {
+		return fmt.Errorf("fleet config: time scale = %v, must be >= 0", c.TimeScale)
 	}
 	if c.Devices < 0 {
 		return fmt.Errorf("fleet config: devices = %d, must be >= 0", c.Devices)
@@ -179,6 +198,8 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 		Backoff:           f.cfg.Backoff,
 		Rand:              rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())),
 		Logger:            f.cfg.Logger.With("site", site),
+		Guard:             f.cfg.Guard,
+		Now:               f.now,
 	}
 	if err := f.credentials(&cfg, id, provision.DialFunc(dial)); err != nil {
 		return nil, err
@@ -189,16 +210,21 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 	}
 	dev := carto.New(rnd.Uint64())
 	cfg.Device, cfg.Store = dev, store
-	a, err := agent.New(cfg)
-	if err != nil {
+	d := &Device{ID: id, Site: site, CARTO: dev, store: store}
+	if f.cfg.Updates != nil {
+		if err := f.wireUpdates(&cfg, d, dial); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if d.Agent, err = agent.New(cfg); err != nil {
 		store.Close()
 		return nil, err
 	}
-	var start time.Duration
 	if f.cfg.Stagger > 0 {
-		start = time.Duration(rnd.Int64N(int64(f.cfg.Stagger)))
+		d.start = time.Duration(rnd.Int64N(int64(f.cfg.Stagger)))
 	}
-	return &Device{ID: id, Site: site, Agent: a, CARTO: dev, start: start, store: store}, nil
+	return d, nil
 }
 
 // credentials gives the device its identity: an operational certificate

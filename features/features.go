@@ -34,6 +34,7 @@ func (s Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerUpdateSteps(sc)
 	w.registerLogSteps(sc)
 	w.registerRestartSteps(sc)
+	w.registerPatientSteps(sc)
 	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
 		if err != nil {
 			godog.Logf(ctx, "hub and agent logs of the failed scenario:\n%s", w.logs.String())

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cloudpillar/cloudpillar/devsim"
 )
@@ -21,6 +22,7 @@ func (r *run) pickDevices(share float64) []*devsim.Device {
 
 func (r *run) startCases(devs []*devsim.Device) {
 	for _, d := range devs {
+		r.caseStarted(d.ID, time.Now())
 		d.CARTO.StartCase()
 	}
 	r.cases += len(devs)
@@ -30,6 +32,7 @@ func (r *run) startCases(devs []*devsim.Device) {
 func (r *run) endCases(devs []*devsim.Device) {
 	for _, d := range devs {
 		d.CARTO.EndCase()
+		r.caseEnded(d.ID, time.Now())
 	}
 	r.net.Timeline().Record("cases-end", "", fmt.Sprintf("patient cases ended on %d devices", len(devs)))
 }

@@ -31,6 +31,7 @@ func (r *run) judge() {
 		s.Timeline = append(s.Timeline, reports.TimelineEvent{At: e.At, Kind: e.Kind, Site: e.Site, Detail: e.Detail})
 	}
 	s.Samples, s.Resources = r.sampler.figures()
+	r.countUpdates()
 	r.verdict()
 }
 

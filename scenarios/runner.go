@@ -58,8 +58,10 @@ type run struct {
 	fleet   *devsim.Fleet
 	start   time.Time
 	twins   *twinTracker
-	rnd     *rand.Rand // every random choice of the run, from the seed
-	cases   int        // patient cases started
+	rnd     *rand.Rand            // every random choice of the run, from the seed
+	cases   int                   // patient cases started
+	caseLog map[string][]interval // device -> its patient cases (caseStarted)
+	updates *rollout              // nil unless the scenario deploys updates
 	sampler *sampler
 	sum     reports.Summary
 }
@@ -106,6 +108,11 @@ func (r *run) setUp() error {
 		return fmt.Errorf("start hub: %w", err)
 	}
 	r.hub = h
+	if r.sc.hasUpdates() {
+		if r.updates, err = newRollout(); err != nil {
+			return fmt.Errorf("update rollout: %w", err)
+		}
+	}
 	r.start = time.Now()
 	r.net = chaos.NewNetwork(chaos.NewTimeline(nil))
 	ka := time.Duration(r.sc.KeepAliveSeconds) * time.Second
@@ -121,6 +128,9 @@ func (r *run) setUp() error {
 		Seed:              uint64(r.sc.Seed),
 		Logger:            r.opt.Logger.With("component", "devsim"),
 		Lab:               lab,
+		Guard:             r.sc.Guard.config(),
+		TimeScale:         r.sc.TimeScale,
+		Updates:           r.fleetUpdates(),
 	})
 	if err != nil {
 		return fmt.Errorf("build fleet: %w", err)
@@ -141,6 +151,9 @@ func (r *run) tearDown() {
 	}
 	if err := r.hub.Close(ctx); err != nil {
 		r.opt.Logger.Error("hub did not stop", "err", err)
+	}
+	if r.updates != nil {
+		r.updates.close()
 	}
 }
 
@@ -185,6 +198,9 @@ func (r *run) schedule(ctx context.Context) {
 			devs := r.pickDevices(e.Cases.Share)
 			acts = append(acts, action{e.At.D(), func() { r.startCases(devs) }})
 			acts = append(acts, action{e.At.D() + e.For.D(), func() { r.endCases(devs) }})
+		case e.Update != nil:
+			u, devs := e.Update, r.pickDevices(e.Update.Share)
+			acts = append(acts, action{e.At.D(), func() { r.deployUpdate(u, devs) }})
 		}
 	}
 	acts = append(acts, action{r.sc.Duration.D(), func() {}})
@@ -257,5 +273,6 @@ func (r *run) drain(ctx context.Context) {
 func (r *run) drained() bool {
 	return r.fleet.Connected() == r.sc.Devices &&
 		r.fleet.Totals().Pending == 0 &&
-		r.twins.allAcknowledged()
+		r.twins.allAcknowledged() &&
+		r.updatesSettled()
 }

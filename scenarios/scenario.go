@@ -39,8 +39,14 @@ type Scenario struct {
 	DrainTimeout Duration `yaml:"drainTimeout"`
 	// Provision makes devices leave the factory with only a bootstrap
 	// certificate and provision through the hub's DPS (two-phase X.509).
-	Provision bool    `yaml:"provision"`
-	Events    []Event `yaml:"events"`
+	Provision bool `yaml:"provision"`
+	// TimeScale makes the agents' clock (guard quiet period, lease,
+	// maintenance windows) run this many times as fast as real time
+	// (DESIGN.md decision 8). Zero or 1: real time.
+	TimeScale float64 `yaml:"timeScale"`
+	// Guard tunes the agents' patient-first guard.
+	Guard  Guard   `yaml:"guard"`
+	Events []Event `yaml:"events"`
 }
 
 // Backoff is the agents' reconnect policy.
@@ -49,8 +55,8 @@ type Backoff struct {
 	Cap  Duration `yaml:"cap"`
 }
 
-// Event is one scheduled action. Exactly one of Partition, Desired and
-// Cases is set.
+// Event is one scheduled action. Exactly one of Partition, Desired, Cases
+// and Update is set.
 type Event struct {
 	At Duration `yaml:"at"`
 	// Partition names a site to cut off (a blackhole: no FIN, no RST) for
@@ -62,6 +68,8 @@ type Event struct {
 	// Cases starts patient cases on a share of the fleet (chosen from the
 	// seed) for For.
 	Cases *Cases `yaml:"cases"`
+	// Update deploys a signed software update to a share of the fleet.
+	Update *Update `yaml:"update"`
 }
 
 // Cases are patient cases started together.
@@ -135,6 +143,10 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("keepAliveSeconds: must be at least 2, got %d", s.KeepAliveSeconds)
 	case s.Backoff.Cap < s.Backoff.Base:
 		return fmt.Errorf("backoff.cap: %v is below backoff.base %v", s.Backoff.Cap.D(), s.Backoff.Base.D())
+	case s.TimeScale < 0:
+		return fmt.Errorf("timeScale: must not be negative, got %v", s.TimeScale)
+	case s.Guard.QuietPeriod < 0 || s.Guard.Lease < 0:
+		return fmt.Errorf("guard: quietPeriod and lease must not be negative")
 	}
 	for i, e := range s.Events {
 		if err := s.validateEvent(e); err != nil {
@@ -173,14 +185,16 @@ func (s *Scenario) validateEvent(e Event) error {
 		return fmt.Errorf("at: %v is outside the run (duration %v)", e.At.D(), s.Duration.D())
 	}
 	set := 0
-	for _, on := range []bool{e.Partition != "", e.Desired != nil, e.Cases != nil} {
+	for _, on := range []bool{e.Partition != "", e.Desired != nil, e.Cases != nil, e.Update != nil} {
 		if on {
 			set++
 		}
 	}
 	switch {
 	case set > 1:
-		return errors.New("partition: an event does one thing: set one of partition, desired and cases")
+		return errors.New("partition: an event does one thing: set one of partition, desired, cases and update")
+	case e.Update != nil:
+		return e.Update.validate()
 	case e.Cases != nil:
 		if e.Cases.Share <= 0 || e.Cases.Share > 1 {
 			return fmt.Errorf("cases.share: must be in (0, 1], got %v", e.Cases.Share)
@@ -203,7 +217,7 @@ func (s *Scenario) validateEvent(e Event) error {
 			return fmt.Errorf("desired: not representable as JSON: %v", err)
 		}
 	default:
-		return errors.New("partition: an event needs partition, desired or cases")
+		return errors.New("partition: an event needs partition, desired, cases or update")
 	}
 	return nil
 }
@@ -218,7 +232,9 @@ func (s *Scenario) hasSite(name string) bool {
 }
 
 // Scale sets a new duration and moves every event (and partition length)
-// in proportion, so the scenario's shape survives `--duration`.
+// in proportion, so the scenario's shape survives `--duration`; a set
+// TimeScale changes inversely, so the agents' quiet periods keep their
+// share of the run too.
 func (s *Scenario) Scale(d time.Duration) {
 	if s.Duration <= 0 || d <= 0 {
 		return
@@ -231,4 +247,7 @@ func (s *Scenario) Scale(d time.Duration) {
 	}
 	s.Stagger = scale(s.Stagger)
 	s.Duration = Duration(d)
+	if s.TimeScale > 0 { // the agents' quiet periods keep their share of the run
+		s.TimeScale /= f
+	}
 }

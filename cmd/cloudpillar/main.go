@@ -1,7 +1,8 @@
 // Command cloudpillar is the Cloud Pillar harness: it runs simulated fleets
 // against the IoT Hub simulator (sim), serves that simulator standalone for
-// lab work (hub), issues lab certificates (pki) and re-renders reports
-// (report).
+// lab work (hub), issues lab certificates and update keys (pki), makes,
+// signs, serves and deploys software updates (updates) and re-renders
+// reports (report).
 //
 // Exit codes: 0 success (and a passing verdict), 1 failure or a failing
 // verdict, 2 usage or input errors.
@@ -32,6 +33,10 @@ commands:
         serve the IoT Hub simulator standalone for lab use
   pki device --id ID --state DIR
         issue a device certificate from a standalone hub's CA
+  pki update-keys [--out DIR]
+        create lab update keys (root set for agents, manifest signing key)
+  updates create|sign|publish|deploy [flags]
+        make a signed update, serve its files and deploy it through device twins
   report DIR
         re-render report.html and junit.xml from DIR/summary.json
 `
@@ -56,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPKI(ctx, args[1:], stdout, stderr)
 	case "report":
 		return runReport(ctx, args[1:], stdout, stderr)
+	case "updates":
+		return runUpdates(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -123,7 +123,9 @@ const pkiUsage = `usage:
   cloudpillar pki bootstrap --id REG [--state DIR] [--out DIR] [--key-type T]
         issue a device's bootstrap (manufacturing) certificate, CN = REG
   cloudpillar pki device --id ID [--state DIR]
-        issue an operational device certificate from a standalone hub's CA`
+        issue an operational device certificate from a standalone hub's CA
+  cloudpillar pki update-keys [--out DIR] [--force]
+        create lab update keys: a root set for agents and a manifest signing key`
 
 // runPKI implements `cloudpillar pki init|bootstrap|device`.
 func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -138,6 +140,8 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runPKIBootstrap(args[1:], stdout, stderr)
 	case "device":
 		return runPKIDevice(args[1:], stdout, stderr)
+	case "update-keys":
+		return runPKIUpdateKeys(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, pkiUsage)
 		return nil
