@@ -68,6 +68,9 @@ type Config struct {
 	TimeScale float64
 	// Updates, if set, turns on software updates on every device.
 	Updates *FleetUpdates
+	// LogBytes, if positive, gives every device a CARTO log of about this
+	// size and turns on the agent's log delivery to the hub.
+	LogBytes int
 }
 
 // Device is one member of the fleet.
@@ -213,6 +216,12 @@ func (f *Fleet) newDevice(i int, rnd *rand.Rand) (*Device, error) {
 	d := &Device{ID: id, Site: site, CARTO: dev, store: store}
 	if f.cfg.Updates != nil {
 		if err := f.wireUpdates(&cfg, d, dial); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if f.cfg.LogBytes > 0 {
+		if err := f.wireLogs(&cfg, id, rnd); err != nil {
 			store.Close()
 			return nil, err
 		}

@@ -27,6 +27,8 @@ func (r *run) judge() {
 	s.Twin.SyncLatencyMs = reports.LatencyPercentiles(lat)
 	tl := r.net.Timeline()
 	s.Chaos.Partitions = tl.Count(chaos.KindPartition)
+	s.Chaos.HubRestarts = r.hub.Restarts()
+	r.judgeLogs()
 	for _, e := range tl.Events() {
 		s.Timeline = append(s.Timeline, reports.TimelineEvent{At: e.At, Kind: e.Kind, Site: e.Site, Detail: e.Detail})
 	}

@@ -60,6 +60,8 @@ type run struct {
 	twins   *twinTracker
 	rnd     *rand.Rand            // every random choice of the run, from the seed
 	cases   int                   // patient cases started
+	logJobs []logJob              // log uploads requested
+	bg      sync.WaitGroup        // background chaos (hub restarts)
 	caseLog map[string][]interval // device -> its patient cases (caseStarted)
 	updates *rollout              // nil unless the scenario deploys updates
 	sampler *sampler
@@ -131,6 +133,7 @@ func (r *run) setUp() error {
 		Guard:             r.sc.Guard.config(),
 		TimeScale:         r.sc.TimeScale,
 		Updates:           r.fleetUpdates(),
+		LogBytes:          r.logBytes(),
 	})
 	if err != nil {
 		return fmt.Errorf("build fleet: %w", err)
@@ -201,6 +204,12 @@ func (r *run) schedule(ctx context.Context) {
 		case e.Update != nil:
 			u, devs := e.Update, r.pickDevices(e.Update.Share)
 			acts = append(acts, action{e.At.D(), func() { r.deployUpdate(u, devs) }})
+		case e.Logs != nil:
+			devs := r.pickDevices(e.Logs.Share)
+			acts = append(acts, action{e.At.D(), func() { r.requestLogs(devs) }})
+		case e.HubRestart:
+			down := e.For.D()
+			acts = append(acts, action{e.At.D(), func() { r.restartHub(ctx, down) }})
 		}
 	}
 	acts = append(acts, action{r.sc.Duration.D(), func() {}})
@@ -248,6 +257,7 @@ func (r *run) watchAllConnected(ctx context.Context) {
 // every queued message acknowledged and every desired change reported, or
 // the drain timeout.
 func (r *run) drain(ctx context.Context) {
+	r.bg.Wait() // a hub restart in progress ends first
 	r.fleet.SetProducing(false)
 	for i := 0; i < r.sc.Sites; i++ {
 		if r.net.Partitioned(siteName(i)) {
@@ -274,5 +284,6 @@ func (r *run) drained() bool {
 	return r.fleet.Connected() == r.sc.Devices &&
 		r.fleet.Totals().Pending == 0 &&
 		r.twins.allAcknowledged() &&
-		r.updatesSettled()
+		r.updatesSettled() &&
+		r.logsSettled()
 }

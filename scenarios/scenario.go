@@ -40,6 +40,9 @@ type Scenario struct {
 	// Provision makes devices leave the factory with only a bootstrap
 	// certificate and provision through the hub's DPS (two-phase X.509).
 	Provision bool `yaml:"provision"`
+	// LogBytes is the size of each device's CARTO log (default 64 KiB when
+	// the scenario requests log uploads).
+	LogBytes int `yaml:"logBytes"`
 	// TimeScale makes the agents' clock (guard quiet period, lease,
 	// maintenance windows) run this many times as fast as real time
 	// (DESIGN.md decision 8). Zero or 1: real time.
@@ -70,6 +73,15 @@ type Event struct {
 	Cases *Cases `yaml:"cases"`
 	// Update deploys a signed software update to a share of the fleet.
 	Update *Update `yaml:"update"`
+	// Logs asks a seeded share of the fleet to upload its device logs.
+	Logs *Logs `yaml:"logs"`
+	// HubRestart crashes the hub; it is unreachable for For.
+	HubRestart bool `yaml:"hubRestart"`
+}
+
+// Logs is a log upload request to a share of the fleet.
+type Logs struct {
+	Share float64 `yaml:"share"` // fraction of the devices, in (0, 1]
 }
 
 // Cases are patient cases started together.
@@ -185,14 +197,22 @@ func (s *Scenario) validateEvent(e Event) error {
 		return fmt.Errorf("at: %v is outside the run (duration %v)", e.At.D(), s.Duration.D())
 	}
 	set := 0
-	for _, on := range []bool{e.Partition != "", e.Desired != nil, e.Cases != nil, e.Update != nil} {
+	for _, on := range []bool{e.Partition != "", e.Desired != nil, e.Cases != nil, e.Update != nil, e.Logs != nil, e.HubRestart} {
 		if on {
 			set++
 		}
 	}
 	switch {
 	case set > 1:
-		return errors.New("partition: an event does one thing: set one of partition, desired, cases and update")
+		return errors.New("partition: an event does one thing: set one of partition, desired, cases, update, logs and hubRestart")
+	case e.Logs != nil:
+		if e.Logs.Share <= 0 || e.Logs.Share > 1 {
+			return fmt.Errorf("logs.share: must be in (0, 1], got %v", e.Logs.Share)
+		}
+	case e.HubRestart:
+		if e.For <= 0 {
+			return fmt.Errorf("for: a hub restart needs a positive down time, got %v", e.For.D())
+		}
 	case e.Update != nil:
 		return e.Update.validate()
 	case e.Cases != nil:
@@ -217,7 +237,7 @@ func (s *Scenario) validateEvent(e Event) error {
 			return fmt.Errorf("desired: not representable as JSON: %v", err)
 		}
 	default:
-		return errors.New("partition: an event needs partition, desired, cases or update")
+		return errors.New("partition: an event needs partition, desired, cases, update, logs or hubRestart")
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ func TestMalformedScenarioErrorNamesTheField(t *testing.T) {
 		{"event after the end", "devices: 2\nduration: 10s\nevents:\n  - at: 11s\n    desired: {a: 1}\n", "events[0].at"},
 		{"unknown site", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n    partition: site-09\n    for: 1s\n", `events[0].partition: unknown site "site-09"`},
 		{"partition without length", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n    partition: site-01\n", "events[0].for"},
-		{"empty event", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n", "needs partition, desired, cases or update"},
+		{"empty event", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n", "needs partition, desired, cases, update, logs or hubRestart"},
 		{"two actions", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n    partition: site-01\n    for: 1s\n    desired: {a: 1}\n", "does one thing"},
 		{"cases without share", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n    cases: {share: 0}\n    for: 2s\n", "events[0].cases.share"},
 		{"cases without length", "devices: 2\nduration: 10s\nevents:\n  - at: 1s\n    cases: {share: 0.5}\n", "events[0].for"},

@@ -93,13 +93,18 @@ func (s *Shipper) Run(ctx context.Context) error {
 	}
 	defer s.running.Store(false)
 	defer s.client.close()
-	s.enc = newEncoder(s.cfg.Redactor, s.cfg.BlockSize)
 	bo := backoff.New(s.cfg.Backoff, s.cfg.Rand)
 	for ctx.Err() == nil {
 		if j := s.next(); j != nil {
+			if s.enc == nil {
+				s.enc = newEncoder(s.cfg.Redactor, s.cfg.BlockSize)
+			}
 			s.runJob(ctx, j, bo)
 			continue
 		}
+		// Idle: give back the block buffer and compressor (several MiB),
+		// which matters when thousands of agents share one process.
+		s.enc = nil
 		wait := s.scheduleTick()
 		select {
 		case <-ctx.Done():
