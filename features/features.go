@@ -31,6 +31,7 @@ func (s Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerSecuritySteps(sc)
 	w.registerResilienceSteps(sc)
 	w.registerIdentitySteps(sc)
+	w.registerLifecycleSteps(sc)
 	w.registerUpdateSteps(sc)
 	w.registerLogSteps(sc)
 	w.registerRestartSteps(sc)
