@@ -43,3 +43,11 @@ Feature: Log delivery
     And at most 2 blocks were sent again, of 5 or more
     And the blob decompresses to the device's original log, byte for byte
     And the hub received a file upload notification for the blob
+
+  @REQ-LOG-004
+  Scenario: Patient identifiers are redacted before a log leaves the device
+    Given a hub and a connected device "carto-0001"
+    And the device has a device log naming 3 patients
+    When the service requests the device's logs
+    Then within 60 seconds the upload job is done
+    And the uploaded log names no patient, MRN or date of birth, and the job reports 9 redactions

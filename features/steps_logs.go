@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,8 @@ type logWorld struct {
 	devID    string
 	dir      string
 	original []byte
+	redactor *logship.Redactor // nil: logs go out as they are
+	patients int               // patient lines written by hasPatientLog
 	ship     *logship.Shipper
 	clock    *scaledClock
 	jobID    string
@@ -62,6 +65,8 @@ func (w *world) registerLogSteps(sc *godog.ScenarioContext) {
 	lw := &logWorld{w: w}
 	sc.Step(`^the device has a (\d+) MB device log$`, lw.hasDeviceLog)
 	sc.Step(`^the device's uploads are capped at (\d+) KB per second$`, lw.capped)
+	sc.Step(`^the device has a device log naming (\d+) patients$`, lw.hasPatientLog)
+	sc.Step(`^the uploaded log names no patient, MRN or date of birth, and the job reports (\d+) redactions$`, lw.redacted)
 	sc.Step(`^a patient case is live on the device$`, func() error { return lw.setCase(true) })
 	sc.Step(`^the patient case on the device ends$`, func() error { return lw.setCase(false) })
 	sc.Step(`^the service requests the device's logs$`, lw.request)
@@ -96,6 +101,68 @@ func (lw *logWorld) hasDeviceLog(mb int) error {
 	return lw.start(d)
 }
 
+// hasPatientLog writes a log with n lines naming a (fictional) patient,
+// MRN and date of birth among ordinary lines, and starts the shipper with
+// the default redaction patterns.
+func (lw *logWorld) hasPatientLog(n int) error {
+	d, err := lw.w.only()
+	if err != nil {
+		return err
+	}
+	if lw.dir, err = os.MkdirTemp("", "cloudpillar-logs-"); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "09:%02d map point %d acquired\n", i, i)
+		fmt.Fprintf(&b, "09:%02d case opened Patient: Jane Roe%d, MRN: 1234567%d, DOB 1980-02-0%d\n", i, i, i, i)
+	}
+	lw.original, lw.patients = []byte(b.String()), n
+	if err := os.WriteFile(filepath.Join(lw.dir, "carto.log"), lw.original, 0o644); err != nil {
+		return err
+	}
+	if lw.redactor, err = logship.NewRedactor(logship.DefaultPatterns()...); err != nil {
+		return err
+	}
+	return lw.start(d)
+}
+
+// redacted checks the uploaded log: no patient identifier left, every
+// ordinary line intact, and the job's redaction count.
+func (lw *logWorld) redacted(want int) error {
+	name, b, _, err := lw.blob()
+	if err != nil {
+		return err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", name, err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", name, err)
+	}
+	text := string(got)
+	for i := 1; i <= lw.patients; i++ {
+		for _, secret := range []string{fmt.Sprintf("Jane Roe%d", i), fmt.Sprintf("1234567%d", i), fmt.Sprintf("1980-02-0%d", i)} {
+			if strings.Contains(text, secret) {
+				return fmt.Errorf("the uploaded log still contains %q", secret)
+			}
+		}
+		if line := fmt.Sprintf("09:%02d map point %d acquired\n", i, i); !strings.Contains(text, line) {
+			return fmt.Errorf("the uploaded log lost the line %q", line)
+		}
+	}
+	st, err := lw.status()
+	if err != nil {
+		return err
+	}
+	if n, _ := st["redactions"].(int); n != want {
+		return fmt.Errorf("the job reports %v redactions, want %d", st["redactions"], want)
+	}
+	return nil
+}
+
 // start builds the shipper with the device's credentials and network and
 // runs it, with a goroutine feeding the CARTO case state to its gate.
 func (lw *logWorld) start(d *devsim.Device) error {
@@ -116,7 +183,7 @@ func (lw *logWorld) start(d *devsim.Device) error {
 		DeviceID: d.ID, HostName: h.HostName(), Address: h.HTTPSAddr(), RootCAs: h.CA().Pool(), Certificate: cert,
 		Dial:    logship.DialFunc(lw.w.net.Dialer(d.Site, dialer.DialContext)),
 		Sources: []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: lw.dir, Patterns: []string{"*.log*"}}},
-		Waiter:  gate, OnStatus: lw.onStatus,
+		Waiter:  gate, OnStatus: lw.onStatus, Redactor: lw.redactor,
 		BlockSize: logBlockSize, RequestTimeout: 2 * time.Second,
 		Backoff: backoff.Policy{Base: 200 * time.Millisecond, Cap: 2 * time.Second},
 		Logger:  lw.w.log.With("subsystem", "logship", "device", d.ID),
