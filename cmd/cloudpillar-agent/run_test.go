@@ -1,18 +1,18 @@
 package main
 
 import (
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,34 +26,9 @@ import (
 // TestMain fails the package when a goroutine started by this binary's
 // code or the agent outlives the tests (STYLE.md guideline 4).
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(10 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines left running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine but the caller runs code from this
-// package or the agent, and returns the offenders' stacks otherwise.
-func waitNoLeaks(limit time.Duration) string {
-	deadline := time.Now().Add(limit)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
-		var leaked []string
-		for _, s := range stacks[1:] { // stacks[0] is this goroutine
-			if strings.Contains(s, "/cmd/cloudpillar-agent/") || strings.Contains(s, "cloudpillar/cloudpillar/agent") {
-				leaked = append(leaked, s)
-			}
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	leakcheck.Main(m, 10*time.Second, func(g string) bool {
+		return strings.Contains(g, "/cmd/cloudpillar-agent/") || strings.Contains(g, "cloudpillar/cloudpillar/agent")
+	})
 }
 
 // writeDevice registers id in h and writes its certificate, key and the

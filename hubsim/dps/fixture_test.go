@@ -1,14 +1,13 @@
 package dps
 
 import (
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,35 +18,8 @@ import (
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
-// TestMain fails the package if goroutines outlive the tests (stdlib-only
-// leak check, tailscale ResourceCheck shape).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for len(leaked()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if l := leaked(); len(l) > 0 {
-			fmt.Fprintf(os.Stderr, "goroutine leak: %d goroutines outlived the tests\n%s\n", len(l), strings.Join(l, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leaked returns the stacks of goroutines other than the caller and the
-// runtime's and testing's own (signal handling under -fuzz, cleanups).
-func leaked() []string {
-	buf := make([]byte, 1<<20)
-	var out []string
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")[1:] {
-		if !strings.Contains(g, "os/signal.") && !strings.Contains(g, "testing.") && !strings.Contains(g, "runtime.runCleanups") && !strings.Contains(g, "runtime.runfinq") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
+// TestMain fails the run if goroutines outlive the tests (STYLE.md 4).
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second, nil) }
 
 const (
 	testHub   = "hub.test"

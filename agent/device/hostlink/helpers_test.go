@@ -1,6 +1,8 @@
 package hostlink
 
 import (
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,43 +22,12 @@ import (
 const testToken = "0123456789abcdef0123456789abcdef"
 
 // TestMain fails the package if any server or client goroutine outlives
-// the tests (a stdlib-only leak check, STYLE.md guideline 4).
+// the tests (STYLE.md guideline 4).
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(5 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine runs hostlink or net/http server or
-// client code, and returns the offending stacks if some remain.
-func waitNoLeaks(limit time.Duration) string {
-	deadline := time.Now().Add(limit)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var bad []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "waitNoLeaks") {
-				continue
-			}
-			if strings.Contains(g, "hostlink.") || strings.Contains(g, "net/http.(*conn)") ||
-				strings.Contains(g, "net/http.(*persistConn)") || strings.Contains(g, "net/http.(*Server)") {
-				bad = append(bad, g)
-			}
-		}
-		if len(bad) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(bad, "\n\n")
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
-	}
+	leakcheck.Main(m, 5*time.Second, func(g string) bool {
+		return strings.Contains(g, "hostlink.") || strings.Contains(g, "net/http.(*conn)") ||
+			strings.Contains(g, "net/http.(*persistConn)") || strings.Contains(g, "net/http.(*Server)")
+	})
 }
 
 // fakeClock is a Clock a test moves by hand.
