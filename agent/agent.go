@@ -67,9 +67,10 @@ type Agent struct {
 	delivered   atomic.Int64
 	connects    atomic.Int64
 	connected   atomic.Bool
-	interval    atomic.Int64 // telemetry interval in force, ns
-	lastAck     atomic.Int64 // unix ns of the last acknowledged message
-	renewAt     atomic.Int64 // unix ns when the identity is due for renewal; 0 = not armed
+	interval    atomic.Int64        // telemetry interval in force, ns
+	lastAck     atomic.Int64        // unix ns of the last acknowledged message
+	windows     atomic.Pointer[any] // the maintenanceWindows value in force (as set in the twin)
+	renewAt     atomic.Int64        // unix ns when the identity is due for renewal; 0 = not armed
 	provisioned atomic.Int64
 
 	desiredMu sync.Mutex
@@ -146,6 +147,7 @@ func (a *Agent) writableProperties() []twin.Property {
 	props := []twin.Property{
 		twin.IntervalProperty(a.TelemetryInterval, func(d time.Duration) { a.interval.Store(int64(d)) }),
 	}
+	props = append(props, a.windowsProperty())
 	if a.logs != nil {
 		props = append(props, a.logs.Properties(a.cfg.Logs.ScheduleSources)...)
 	}

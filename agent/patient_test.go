@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,4 +86,38 @@ func TestRebootIsDeferredDuringACaseAndRunsAfterTheQuietPeriod(t *testing.T) {
 		t.Fatalf("reboot when idle = %d %v, want 200 rebooting", status, body)
 	}
 	hubtest.Eventually(t, 5*time.Second, func() bool { return dev.rebooted() == 1 }, "device not rebooted")
+}
+
+// TestMaintenanceWindowsAreSetThroughTheTwin: a valid list of windows is
+// acknowledged and takes effect in the guard; a malformed one is rejected
+// with a reason naming the bad entry, and the windows in force stay.
+func TestMaintenanceWindowsAreSetThroughTheTwin(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	a := startAgent(t, h, "dev-1", nil)
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	v, err := h.UpdateDesired("dev-1", []byte(`{"maintenanceWindows":[{"start":"0 2 * * *","durationMinutes":120,"timeZone":"Europe/Berlin"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubtest.Eventually(t, 10*time.Second, func() bool {
+		return ackIs(reportedAck(t, h, "dev-1", agent.PropMaintenanceWindows), 200, v)
+	}, "windows not acknowledged at version %d", v)
+	if a.Gate().Status().NextWindow.IsZero() {
+		t.Fatal("the guard knows no maintenance window after the twin set one")
+	}
+	v, err = h.UpdateDesired("dev-1", []byte(`{"maintenanceWindows":[{"start":"0 25 * * *","durationMinutes":60,"timeZone":"UTC"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack map[string]any
+	hubtest.Eventually(t, 10*time.Second, func() bool {
+		ack = reportedAck(t, h, "dev-1", agent.PropMaintenanceWindows)
+		return ackIs(ack, 400, v)
+	}, "bad window not rejected at version %d", v)
+	if ad, _ := ack["ad"].(string); !strings.Contains(ad, "maintenanceWindows[0]") {
+		t.Fatalf("rejection reason %q does not name the entry", ad)
+	}
+	if a.Gate().Status().NextWindow.IsZero() {
+		t.Fatal("the windows in force were dropped by a rejected change")
+	}
 }

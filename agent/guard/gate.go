@@ -115,3 +115,13 @@ func (g *Gate) Drain() []AuditEntry {
 	defer g.mu.Unlock()
 	return g.guard.Drain()
 }
+
+// SetWindows replaces the maintenance windows (a desired-property change)
+// and wakes waiters. Windows only ever narrow what the guard allows: with
+// none, activation is never allowed.
+func (g *Gate) SetWindows(ws []Window) {
+	g.mu.Lock()
+	g.guard.cfg.Windows = append([]Window(nil), ws...)
+	g.mu.Unlock()
+	g.Notify()
+}
