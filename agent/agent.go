@@ -48,6 +48,7 @@ type Agent struct {
 	host          *telemetry.HostSampler // nil unless Config.HostMetrics
 	seq           uint64                 // last telemetry seq accepted this boot; owned by the producer
 	refusedStreak int                    // consecutive refused samples; owned by the producer
+	batch         []telemetry.Reading    // readings not yet sent (BatchSamples); guarded by produceMu
 	ready         chan struct{}          // signalled when the store has something to send
 	gate          *guard.Gate            // the patient-first floor
 	audit         *guard.AuditLog        // nil unless Config.AuditLogPath
@@ -218,6 +219,9 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) SetProducing(on bool) {
 	a.produceMu.Lock()
 	defer a.produceMu.Unlock()
+	if !on {
+		a.flushBatch(a.cfg.Now()) // readings collected so far go out
+	}
 	a.producing.Store(on)
 }
 

@@ -206,3 +206,26 @@ func allDelivered(h *hubsim.Hub, a *agent.Agent, id string) bool {
 	}
 	return true
 }
+
+func TestBatchedReadingsTravelAsOneMessageWithOneID(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{KeepEvents: true})
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		c.TelemetryInterval = 20 * time.Millisecond
+		c.BatchSamples = 5
+	})
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 2 }, "no batch delivered")
+	a.SetProducing(false) // sends the readings collected so far
+	hubtest.Eventually(t, 10*time.Second, func() bool { return allDelivered(h, a, "dev-1") }, "not every batch reached the hub")
+	for i, e := range h.Events().Events() {
+		var s telemetry.Sample
+		if err := json.Unmarshal(e.Body, &s); err != nil {
+			t.Fatal(err)
+		}
+		if e.MessageID != telemetry.MessageID("dev-1", a.Boot(), uint64(i+1)) {
+			t.Fatalf("message %d has id %s", i+1, e.MessageID)
+		}
+		if n := len(s.Batch); n == 0 || n > 5 || (i < 2 && n != 5) {
+			t.Fatalf("message %d carries %d readings, want 5 (fewer only for the last)", i+1, n)
+		}
+	}
+}

@@ -49,6 +49,11 @@ type Config struct {
 	// figures (gopsutil) to every full telemetry sample. Off in simulation,
 	// where every virtual device shares one host.
 	HostMetrics bool
+	// BatchSamples sends this many readings as one message (fewer
+	// messages on metered links); readings wait in memory until the batch
+	// is full, a heartbeat goes out, or production stops. 0 or 1: every
+	// reading is its own message.
+	BatchSamples int
 	// HeartbeatInterval is the period of the reduced heartbeat sent while
 	// a patient case is live (or its state unknown). Default 60 s.
 	HeartbeatInterval time.Duration

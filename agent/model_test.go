@@ -42,7 +42,7 @@ func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
 	if !in.Has("Component", "deviceUpdate", false) {
 		t.Errorf("the deviceUpdate component the agent reports is not declared in %s", model.ID)
 	}
-	b, _ := json.Marshal(telemetry.Sample{DeviceID: "d", Seq: 1, Time: time.Now(), CaseState: "live", Heartbeat: true, Metrics: map[string]any{"x": 1}})
+	b, _ := json.Marshal(telemetry.Sample{DeviceID: "d", Seq: 1, Time: time.Now(), CaseState: "live", Heartbeat: true, Metrics: map[string]any{"x": 1}, Batch: []telemetry.Reading{{CaseState: "idle"}}})
 	var fields map[string]any
 	json.Unmarshal(b, &fields)
 	for name := range fields {

@@ -46,19 +46,41 @@ func (a *Agent) tick(ctx context.Context, lastSent time.Time) bool {
 	return true
 }
 
+// sample takes one reading. With batching, full readings collect in
+// memory until BatchSamples of them go out as one message; a heartbeat
+// first sends what has collected.
 func (a *Agent) sample(ctx context.Context, now time.Time, state device.CaseState, heartbeat bool) {
+	if heartbeat {
+		a.flushBatch(now)
+		a.put(now, telemetry.Sample{Time: now.UTC(), CaseState: state.String(), Heartbeat: true})
+		return
+	}
+	r := telemetry.Reading{Time: now.UTC(), CaseState: state.String(), Metrics: a.metrics(ctx)}
+	if a.cfg.BatchSamples <= 1 {
+		a.put(now, telemetry.Sample{Time: r.Time, CaseState: r.CaseState, Metrics: r.Metrics})
+		return
+	}
+	a.batch = append(a.batch, r)
+	if len(a.batch) >= a.cfg.BatchSamples {
+		a.flushBatch(now)
+	}
+}
+
+// flushBatch sends the collected readings as one message.
+func (a *Agent) flushBatch(now time.Time) {
+	if len(a.batch) == 0 {
+		return
+	}
+	last := a.batch[len(a.batch)-1]
+	a.put(now, telemetry.Sample{Time: last.Time, CaseState: last.CaseState, Batch: a.batch})
+	a.batch = nil // a refused batch is dropped with the count in Refused, like a single sample
+}
+
+// put stores one message: accepted once the outbox has it.
+func (a *Agent) put(now time.Time, s telemetry.Sample) {
 	seq := a.seq + 1
 	id := telemetry.MessageID(a.cfg.Hub.DeviceID, a.cfg.Boot, seq)
-	s := telemetry.Sample{
-		DeviceID:  a.cfg.Hub.DeviceID,
-		Seq:       seq,
-		Time:      now.UTC(),
-		CaseState: state.String(),
-		Heartbeat: heartbeat,
-	}
-	if !heartbeat {
-		s.Metrics = a.metrics(ctx)
-	}
+	s.DeviceID, s.Seq = a.cfg.Hub.DeviceID, seq
 	msg, err := telemetry.Build(id, s)
 	if err != nil {
 		a.log.Error("telemetry sample dropped", "err", err)

@@ -27,6 +27,16 @@ type Sample struct {
 	CaseState string         `json:"caseState"`
 	Heartbeat bool           `json:"heartbeat,omitempty"` // reduced sample while a case is live
 	Metrics   map[string]any `json:"metrics,omitempty"`
+	// Batch holds several readings sent as one message (Config.BatchSamples);
+	// Time and CaseState are then those of the last reading.
+	Batch []Reading `json:"batch,omitempty"`
+}
+
+// Reading is one sample inside a batched message.
+type Reading struct {
+	Time      time.Time      `json:"ts"`
+	CaseState string         `json:"caseState"`
+	Metrics   map[string]any `json:"metrics,omitempty"`
 }
 
 // Build makes the message for a sample: JSON body, with content type and
