@@ -15,6 +15,16 @@ Feature: Delivery through unreliable hospital networks
     And every message the devices accepted was recorded by the hub
     And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate
 
+  @REQ-NET-001
+  Scenario: A site cut off for three minutes loses no telemetry
+    Given a hub and a fleet of 4 devices at 2 sites
+    And the fleet has delivered telemetry
+    When site "site-02" loses its network for 180 seconds
+    And the fleet stops sampling
+    Then within 60 seconds every device is connected and has no message waiting
+    And every message the devices accepted was recorded by the hub
+    And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate
+
   @REQ-NET-002
   Scenario: A fleet reconnecting after a shared outage spreads its reconnects
     Given a hub and a fleet of 40 devices at 1 site
@@ -32,3 +42,10 @@ Feature: Delivery through unreliable hospital networks
     Then within 30 seconds every device is connected and has no message waiting
     And every message the devices accepted was recorded by the hub
     And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate
+
+  @REQ-NET-004
+  Scenario: A device that loses power mid-burst delivers everything it had accepted
+    Given a device agent "carto-0301" streaming telemetry from its durable store in its own process
+    When the device loses power after it has accepted 150 messages
+    And the device starts again on the same store
+    Then within 30 seconds every message the device accepted before losing power reached the hub

@@ -6,5 +6,5 @@ import "net/http"
 // the HTTPS server to mount at broker.WebSocketPath (`/$iothub/websocket`,
 // PROTOCOL.md §1.1). Devices authenticate as over MQTT/TLS; an X.509
 // device's certificate is the one its HTTPS connection presented. It
-// answers 503 until Start and after Close.
+// waits up to 5 s for the hub to finish starting, and answers 503 after Close.
 func (h *Hub) MQTTWebSocketHandler() http.Handler { return h.ws }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -30,6 +31,8 @@ type WebSocket struct {
 
 	mu        sync.Mutex
 	establish listeners.EstablishFn // set by Serve; guarded by mu
+	serving   chan struct{}         // closed when Serve has recorded establish
+	serveOnce sync.Once
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -44,7 +47,7 @@ func NewWebSocket(id string, log *slog.Logger) *WebSocket {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &WebSocket{id: id, log: log, closed: make(chan struct{}), up: websocket.Upgrader{
+	return &WebSocket{id: id, log: log, serving: make(chan struct{}), closed: make(chan struct{}), up: websocket.Upgrader{
 		Subprotocols: []string{"mqtt"},
 		CheckOrigin:  func(*http.Request) bool { return true }, // devices send no Origin (wire/README.md obs. 30)
 	}}
@@ -67,8 +70,14 @@ func (ws *WebSocket) Serve(establish listeners.EstablishFn) {
 	ws.mu.Lock()
 	ws.establish = establish
 	ws.mu.Unlock()
+	ws.serveOnce.Do(func() { close(ws.serving) })
 	<-ws.closed
 }
+
+// startWait bounds how long a request waits for mochi to start serving
+// the listener: the hub's Start returns before mochi's listener goroutine
+// has run.
+const startWait = 5 * time.Second
 
 // Close refuses new connections and closes those established.
 func (ws *WebSocket) Close(closeClients listeners.CloseFn) {
@@ -84,6 +93,14 @@ func (ws *WebSocket) Close(closeClients listeners.CloseFn) {
 // ServeHTTP upgrades a GET with subprotocol mqtt and serves MQTT on it
 // until the connection ends.
 func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := time.NewTimer(startWait)
+	select {
+	case <-ws.serving:
+	case <-ws.closed:
+	case <-r.Context().Done():
+	case <-t.C:
+	}
+	t.Stop()
 	ws.mu.Lock()
 	establish := ws.establish
 	ws.mu.Unlock()
