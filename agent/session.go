@@ -23,9 +23,6 @@ func (a *Agent) connectLoop(ctx context.Context) {
 			a.noteConnect(err)
 		}
 		if err == nil {
-			a.connects.Add(1)
-			a.connected.Store(true)
-			a.log.Info("connected", "connects", a.connects.Load())
 			err = a.serve(ctx, s, bo)
 			a.connected.Store(false)
 			s.Close()
@@ -87,6 +84,11 @@ func (a *Agent) serve(ctx context.Context, s *hub.Session, bo *backoff.Backoff) 
 	if err := a.syncTwin(ctx, s); err != nil {
 		return err
 	}
+	// Connected means ready: subscribed to methods and desired patches,
+	// and the twin reconciled.
+	a.connects.Add(1)
+	a.connected.Store(true)
+	a.log.Info("connected", "connects", a.connects.Load())
 	a.queueReport(a.reportedProperties())
 	if a.updates != nil {
 		a.queueReport(a.updates.Reported())
