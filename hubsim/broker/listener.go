@@ -14,6 +14,7 @@ import (
 type Listener struct {
 	id    string
 	ln    net.Listener
+	conns conns
 	close sync.Once
 }
 
@@ -43,18 +44,21 @@ func (l *Listener) Serve(establish listeners.EstablishFn) {
 		if err != nil {
 			return
 		}
-		go func(c net.Conn) {
+		go l.conns.serve(conn, func(c net.Conn) {
 			// A refused or broken connection is the client's problem; mochi
 			// has already closed it and the hook has logged the reason.
 			_ = establish(l.id, c)
-		}(conn)
+		})
 	}
 }
 
-// Close stops accepting and closes the clients of this listener.
+// Close stops accepting, closes the clients of this listener (mochi's
+// graceful disconnect), then any connection still in its handshake, and
+// returns once no connection of this listener is left in mochi.
 func (l *Listener) Close(closeClients listeners.CloseFn) {
 	l.close.Do(func() {
 		l.ln.Close()
 		closeClients(l.id)
+		l.conns.closeAll()
 	})
 }

@@ -35,6 +35,7 @@ type WebSocket struct {
 	serveOnce sync.Once
 	closed    chan struct{}
 	closeOnce sync.Once
+	conns     conns
 }
 
 var (
@@ -87,6 +88,7 @@ func (ws *WebSocket) Close(closeClients listeners.CloseFn) {
 		ws.mu.Unlock()
 		close(ws.closed)
 		closeClients(ws.id)
+		ws.conns.closeAll()
 	})
 }
 
@@ -117,7 +119,9 @@ func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	_ = establish(ws.id, &wsConn{Conn: c.UnderlyingConn(), c: c, state: r.TLS}) // refusals are logged by the hook
+	ws.conns.serve(&wsConn{Conn: c.UnderlyingConn(), c: c, state: r.TLS}, func(c net.Conn) {
+		_ = establish(ws.id, c) // refusals are logged by the hook
+	})
 }
 
 // wsConn is a WebSocket as the byte stream MQTT needs: a packet may span

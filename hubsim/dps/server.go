@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/cloudpillar/cloudpillar/hubsim/broker"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
 // Server is a running Device Provisioning Service.
@@ -61,7 +61,7 @@ func (s *Server) Start() error {
 	if err := s.srv.AddHook(s.hook, nil); err != nil {
 		return err
 	}
-	if err := s.srv.AddListener(&listener{id: "dps", ln: s.ln}); err != nil {
+	if err := s.srv.AddListener(broker.NewListener("dps", s.ln)); err != nil {
 		return err
 	}
 	if err := s.srv.Serve(); err != nil {
@@ -115,29 +115,3 @@ func (s *Server) IDScope() string { return s.cfg.IDScope }
 
 // HostName is the DPS's TLS host name.
 func (s *Server) HostName() string { return s.cfg.HostName }
-
-// listener adapts a net.Listener to mochi; each accepted connection is
-// served on its own goroutine owned by mochi's client wait group.
-type listener struct {
-	id    string
-	ln    net.Listener
-	close sync.Once
-}
-
-func (l *listener) ID() string                 { return l.id }
-func (l *listener) Address() string            { return l.ln.Addr().String() }
-func (l *listener) Protocol() string           { return l.ln.Addr().Network() }
-func (l *listener) Init(*slog.Logger) error    { return nil }
-func (l *listener) Close(cl listeners.CloseFn) { l.close.Do(func() { l.ln.Close(); cl(l.id) }) }
-
-func (l *listener) Serve(establish listeners.EstablishFn) {
-	for {
-		conn, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		go func(c net.Conn) {
-			_ = establish(l.id, c) // a refused device is logged by the hook
-		}(conn)
-	}
-}
