@@ -35,6 +35,7 @@ func (s Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerUpdateSteps(sc)
 	w.registerLogSteps(sc)
 	w.registerRestartSteps(sc)
+	w.registerPowerLossSteps(sc)
 	w.registerPatientSteps(sc)
 	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
 		if err != nil {

@@ -42,3 +42,10 @@ Feature: Delivery through unreliable hospital networks
     Then within 30 seconds every device is connected and has no message waiting
     And every message the devices accepted was recorded by the hub
     And every message the hub recorded was accepted by a device, and each repeat is counted as a duplicate
+
+  @REQ-NET-004
+  Scenario: A device that loses power mid-burst delivers everything it had accepted
+    Given a device agent "carto-0301" streaming telemetry from its durable store in its own process
+    When the device loses power after it has accepted 150 messages
+    And the device starts again on the same store
+    Then within 30 seconds every message the device accepted before losing power reached the hub
