@@ -34,6 +34,7 @@ func (s Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerLifecycleSteps(sc)
 	w.registerUpdateSteps(sc)
 	w.registerLogSteps(sc)
+	w.registerLogScheduleSteps(sc)
 	w.registerRestartSteps(sc)
 	w.registerPowerLossSteps(sc)
 	w.registerPatientSteps(sc)

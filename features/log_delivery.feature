@@ -51,3 +51,40 @@ Feature: Log delivery
     When the service requests the device's logs
     Then within 60 seconds the upload job is done
     And the uploaded log names no patient, MRN or date of birth, and the job reports 9 redactions
+
+  @REQ-LOG-005
+  Scenario: A 50 MB log set uploaded on demand through a network partition arrives complete and verified
+    Given a hub and a connected device "carto-0001"
+    And the device has a log set of 5 files of 10 MB each
+    And the device's uploads are capped at 3000 KB per second
+    When the service requests the device's logs
+    And the upload has staged 4 blocks
+    And the device's hospital site loses its network connection
+    And the upload notices the outage
+    And the hospital site's network connection is restored
+    Then within 180 seconds the upload job is done
+    And every file of the log set is held by the hub as a blob with the SHA-256 the device reported
+    And every blob decompresses to its original file, byte for byte
+    And the hub received a file upload notification for every blob
+
+  @REQ-LOG-006
+  Scenario: An upload in progress pauses within a second when a case starts and resumes after the quiet period
+    Given a hub and a connected device "carto-0001"
+    And the device has a 6 MB device log
+    And the device's uploads are capped at 400 KB per second
+    When the service requests the device's logs
+    And the upload has staged 2 blocks
+    And a patient case starts on the device
+    Then within 1 second the upload stops, and for 3 seconds no more of it reaches the hub
+    When the patient case on the device ends
+    Then within 60 seconds the upload job is done
+    And the upload started only after the quiet period that followed the case
+    And the blob decompresses to the device's original log, byte for byte
+
+  @REQ-LOG-007
+  Scenario: A schedule set in the twin uploads the device's logs without anyone asking
+    Given a hub and a connected device "carto-0001" that keeps a 1 MB CARTO log
+    When the operator sets desired "logUploadIntervalSeconds" to 3600
+    Then within 10 seconds the device reports "logUploadIntervalSeconds" with ac 200 at the desired version
+    And within 60 seconds the device reports a scheduled log upload done
+    And the hub holds every blob of the scheduled upload with the SHA-256 the device reported

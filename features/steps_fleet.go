@@ -9,6 +9,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/devsim"
 	"github.com/cloudpillar/cloudpillar/hubsim"
@@ -61,6 +62,10 @@ func (w *world) startHub() error {
 
 func (w *world) startFleet(n int) error {
 	w.net = chaos.NewNetwork(nil)
+	var gc guard.Config
+	if w.timeScale > 0 {
+		gc.QuietPeriod = guard.MinQuietPeriod
+	}
 	f, err := devsim.New(devsim.Config{
 		Hub:               w.hub,
 		Network:           w.net,
@@ -68,6 +73,9 @@ func (w *world) startFleet(n int) error {
 		Sites:             1,
 		TelemetryInterval: telemetryInterval,
 		KeepAlive:         keepAlive,
+		LogBytes:          w.logBytes,
+		Guard:             gc,
+		TimeScale:         w.timeScale,
 		Backoff:           backoff.Policy{Base: 100 * time.Millisecond, Cap: time.Second},
 		Seed:              1,
 		Logger:            w.log.With("subsystem", "devsim"),

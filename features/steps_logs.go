@@ -54,7 +54,11 @@ type logWorld struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	set map[string][]byte // the log set's files by name (hasLogSet); nil: one file, original
+
 	mu          sync.Mutex
+	caseStarted time.Time // wall clock: when a step started a case with an upload in flight
+	waitingAt   time.Time // wall clock: the first "waiting" report after caseStarted
 	caseEnded   time.Time // guard clock: when the gate first saw the case over
 	uploadingAt time.Time // guard clock: first "uploading" report after that
 }
@@ -66,8 +70,14 @@ func (w *world) registerLogSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the device has a (\d+) MB device log$`, lw.hasDeviceLog)
 	sc.Step(`^the device's uploads are capped at (\d+) KB per second$`, lw.capped)
 	sc.Step(`^the device has a device log naming (\d+) patients$`, lw.hasPatientLog)
+	sc.Step(`^the device has a log set of (\d+) files of (\d+) MB each$`, lw.hasLogSet)
+	sc.Step(`^every file of the log set is held by the hub as a blob with the SHA-256 the device reported$`, lw.setHeld)
+	sc.Step(`^every blob decompresses to its original file, byte for byte$`, lw.setDecompresses)
+	sc.Step(`^the hub received a file upload notification for every blob$`, lw.setNotified)
+	sc.Step(`^within 1 second the upload stops, and for (\d+) seconds no more of it reaches the hub$`, lw.stopsForCase)
 	sc.Step(`^the uploaded log names no patient, MRN or date of birth, and the job reports (\d+) redactions$`, lw.redacted)
 	sc.Step(`^a patient case is live on the device$`, func() error { return lw.setCase(true) })
+	sc.Step(`^a patient case starts on the device$`, func() error { return lw.setCase(true) })
 	sc.Step(`^the patient case on the device ends$`, func() error { return lw.setCase(false) })
 	sc.Step(`^the service requests the device's logs$`, lw.request)
 	sc.Step(`^the upload has staged (\d+) blocks$`, lw.staged)
@@ -221,13 +231,20 @@ func (lw *logWorld) observe(ctx context.Context, gate *guard.Gate, d *devsim.Dev
 }
 
 func (lw *logWorld) onStatus(id string, st map[string]any) {
-	if st == nil || st["state"] != logship.StateUploading {
+	if st == nil {
 		return
 	}
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	if !lw.caseEnded.IsZero() && lw.uploadingAt.IsZero() {
-		lw.uploadingAt = lw.clock.now()
+	switch st["state"] {
+	case logship.StateWaiting:
+		if !lw.caseStarted.IsZero() && lw.waitingAt.IsZero() {
+			lw.waitingAt = time.Now()
+		}
+	case logship.StateUploading:
+		if !lw.caseEnded.IsZero() && lw.uploadingAt.IsZero() {
+			lw.uploadingAt = lw.clock.now()
+		}
 	}
 }
 
@@ -257,6 +274,11 @@ func (lw *logWorld) setCase(live bool) error {
 		return err
 	}
 	if live {
+		if lw.jobID != "" { // an upload is in flight: time the pause
+			lw.mu.Lock()
+			lw.caseStarted = time.Now()
+			lw.mu.Unlock()
+		}
 		d.CARTO.StartCase()
 	} else {
 		d.CARTO.EndCase()
@@ -265,9 +287,9 @@ func (lw *logWorld) setCase(live bool) error {
 }
 
 // request asks for the device's logs with the payload of the direct method
-// uploadLogs. Until the agent registers that method, the step calls the
-// shipper's method handler itself, which is what the agent's method
-// dispatch will do.
+// uploadLogs. The shipper runs on its own here (no agent, so no direct
+// method route): the step calls the shipper's method handler, which is
+// what the agent's method dispatch calls.
 func (lw *logWorld) request() error {
 	if lw.ship == nil {
 		return errNoLog

@@ -27,6 +27,8 @@ type world struct {
 	net   *chaos.Network
 	fleet *devsim.Fleet
 
+	logBytes       int       // if positive, startFleet gives each device a CARTO log this big
+	timeScale      float64   // if positive, the fleet's agents' clock runs this much faster, with the shortest quiet period
 	desiredVersion int       // $version returned by the operator's last desired change
 	cutOff         string    // site partitioned by a step; healed at teardown
 	healedAt       time.Time // when a step last restored a site's network
