@@ -1,10 +1,10 @@
 # Cloud Pillar: the common tasks. `make demo` and `make test` are the two
-# that matter; CI runs .ci/run (make test, then make cross).
+# that matter; CI runs .ci/run (make test, make fuzz, then make cross).
 
 GO ?= go
 AGENT := ./cmd/cloudpillar-agent
 
-.PHONY: all demo test vet fmt-check bench cross clean
+.PHONY: all demo test vet fmt-check bench fuzz cross clean
 
 all: test
 
@@ -22,6 +22,10 @@ vet:
 fmt-check:
 	@files="$$(gofmt -l .)"; \
 	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+# Every fuzz target for a short budget each (FUZZTIME=30s make fuzz for longer runs).
+fuzz:
+	./.ci/fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
