@@ -52,10 +52,15 @@ func (r *run) logsSettled() bool {
 }
 
 // judgeLogs counts delivered uploads and checks every blob the devices
-// say they uploaded against what the hub stores: same size, same SHA-256.
+// say they uploaded against what the hub stores: same size, same SHA-256,
+// and that SHA-256 in the blob's sha256 metadata.
 func (r *run) judgeLogs() {
 	l := &r.sum.Logs
 	l.Requested = int64(len(r.logJobs))
+	stored := map[string]map[string]string{} // blob name -> its metadata, as the hub recorded it when notified
+	for _, n := range r.hub.FileNotifications() {
+		stored[n.BlobName] = n.Metadata
+	}
 	for _, j := range r.logJobs {
 		st, _ := j.device.Agent.Logs().Status(j.id)
 		if st["state"] != "done" {
@@ -65,7 +70,7 @@ func (r *run) judgeLogs() {
 		blobs, _ := st["blobs"].(map[string]any)
 		for _, b := range blobs {
 			f, _ := b.(map[string]any)
-			n, ok := r.verifyBlob(j.device.ID, f)
+			n, ok := r.verifyBlob(j.device.ID, f, stored)
 			if !ok {
 				l.IntegrityFailures++
 			}
@@ -76,24 +81,26 @@ func (r *run) judgeLogs() {
 		r.sum.Failures = append(r.sum.Failures, fmt.Sprintf("logs delivered: %d of %d uploads completed", l.Delivered, l.Requested))
 	}
 	if l.IntegrityFailures != 0 {
-		r.sum.Failures = append(r.sum.Failures, fmt.Sprintf("log integrity: %d blobs differ from what the device uploaded", l.IntegrityFailures))
+		r.sum.Failures = append(r.sum.Failures, fmt.Sprintf("log integrity: %d blobs differ from what the device uploaded or from their sha256 metadata", l.IntegrityFailures))
 	}
 }
 
 // verifyBlob reads one uploaded blob from the hub and compares its size
-// and SHA-256 with the device's report.
-func (r *run) verifyBlob(device string, f map[string]any) (int64, bool) {
+// and SHA-256 with the device's report, and requires the sha256 metadata
+// stored with the blob to be that same SHA-256.
+func (r *run) verifyBlob(device string, f map[string]any, stored map[string]map[string]string) (int64, bool) {
 	name, _ := f["name"].(string)
 	want, _ := f["sha256"].(string)
 	data, err := r.hub.ReadBlob(name)
 	if err != nil {
-		if data, err = r.hub.ReadBlob(device + "/" + name); err != nil {
+		name = device + "/" + name
+		if data, err = r.hub.ReadBlob(name); err != nil {
 			return 0, false
 		}
 	}
 	sum := sha256.Sum256(data)
 	size, _ := f["bytes"].(int64)
-	return int64(len(data)), hex.EncodeToString(sum[:]) == want && int64(len(data)) == size
+	return int64(len(data)), hex.EncodeToString(sum[:]) == want && stored[name]["sha256"] == want && int64(len(data)) == size
 }
 
 // restartHub crashes the hub, keeps it down for down, and serves again;

@@ -123,7 +123,8 @@ func (c *client) putBlock(ctx context.Context, l sasLink, id string, body io.Rea
 }
 
 // putBlockList commits ids as the blob's content (Put Block List), with
-// its content type, MD5 and metadata (x-ms-meta-*).
+// its content type, MD5 and metadata (x-ms-meta-*; names must be C#
+// identifiers, at most 8 KiB in all).
 func (c *client) putBlockList(ctx context.Context, l sasLink, ids []string, md5sum []byte, meta map[string]string) error {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><BlockList>`)
@@ -138,7 +139,7 @@ func (c *client) putBlockList(ctx context.Context, l sasLink, ids []string, md5s
 		"x-ms-blob-content-md5":  {b64(md5sum)},
 	}
 	for k, v := range meta {
-		h.Set("x-ms-meta-"+k, v)
+		h["x-ms-meta-"+k] = []string{v} // as given: Azure keeps a metadata name's case
 	}
 	resp, err := c.do(ctx, opCommit, http.MethodPut, blobURL(l, "comp=blocklist"), h, strings.NewReader(b.String()), int64(b.Len()))
 	if err != nil {

@@ -25,11 +25,14 @@
 //
 // For each file: POST /devices/{id}/files {"blobName"} gives a SAS URI;
 // the file is put as blocks (Put Block, at most 4 MiB each, base64 ids of
-// equal length), committed with Put Block List carrying x-ms-meta-sha256
-// (SHA-256 of the uploaded, compressed bytes), x-ms-meta-contentsha256
-// (SHA-256 of what the blob decompresses to), x-ms-meta-sourcebytes and
-// x-ms-blob-content-md5; then the completion notification. A file that
-// fails after its upload began is notified as failed.
+// equal length, each with its Content-MD5: a block the endpoint refuses
+// as damaged, 400 Md5Mismatch, is sent again), committed with Put Block
+// List carrying x-ms-meta-sha256 (SHA-256 of the uploaded, compressed
+// bytes), x-ms-meta-contentsha256 (SHA-256 of what the blob decompresses
+// to), x-ms-meta-sourcebytes, -blocks, -source (the configured source
+// name) and -kind, and x-ms-blob-content-md5; then the completion
+// notification. A file that fails after its upload began is notified as
+// failed.
 //
 // Exactly the file's size when its upload started is uploaded, however
 // it grows meanwhile. The file is opened per block (on Windows with

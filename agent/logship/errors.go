@@ -89,6 +89,8 @@ func classify(err error) action {
 		return actRetry
 	case se.Op == opNotify && (se.Status == http.StatusBadRequest || se.Status == http.StatusNotFound):
 		return actReopen
+	case se.Op == opBlock && (se.Code == "Md5Mismatch" || se.Code == "Crc64Mismatch"):
+		return actRetry // the block arrived damaged and was not stored: send it again
 	case se.Op == opCommit && se.Code == "InvalidBlockList":
 		return actRepair
 	case se.Op != opStart && se.Op != opNotify && se.Status == http.StatusForbidden:

@@ -2,9 +2,11 @@ package logship
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +50,60 @@ func TestUploadRetriesBlobEndpoint500AndTruncatedAnswers(t *testing.T) {
 	if !contains(log.history(id), StateRetrying) {
 		t.Errorf("states %v never showed retrying", log.history(id))
 	}
+}
+
+// TestDamagedBlockIsRefusedAndSentAgain: a block damaged on the way does
+// not match the Content-MD5 the shipper sends with it, so the blob
+// endpoint refuses it (400 Md5Mismatch, as Azure does) instead of storing
+// it, and the shipper sends the block again: the blob is intact and the
+// re-send counted.
+func TestDamagedBlockIsRefusedAndSentAgain(t *testing.T) {
+	checkNoLeak(t)
+	h := newTestHub(t)
+	dir := t.TempDir()
+	want := noise(12, 200<<10)
+	writeFile(t, dir, "carto.log", want)
+	var damaged atomic.Bool
+	refused := make(chan string, 1)
+	h.setFault(func(o string, w http.ResponseWriter, r *http.Request) bool {
+		if o != hookBlock || !damaged.CompareAndSwap(false, true) {
+			return false
+		}
+		r.Body = &damagedBody{ReadCloser: r.Body}
+		h.serve(o, w, r)
+		refused <- w.Header().Get("x-ms-error-code")
+		return true
+	})
+	s, log := newShipper(t, h.config(t, dev, deviceLogs(dir)))
+	run(t, s)
+	st := log.finished(t, s.Request(time.Time{}, time.Time{}, nil), 30*time.Second)
+	checkDelivered(t, h, dev, st, 1, want)
+	select {
+	case code := <-refused:
+		if code != "Md5Mismatch" {
+			t.Fatalf("the damaged block was answered %q, want Md5Mismatch", code)
+		}
+	default:
+		t.Fatal("no block was damaged")
+	}
+	if st["resentBlocks"] != 1 {
+		t.Errorf("resentBlocks = %v, want 1", st["resentBlocks"])
+	}
+}
+
+// damagedBody flips the first byte of a request body.
+type damagedBody struct {
+	io.ReadCloser
+	done bool
+}
+
+func (d *damagedBody) Read(p []byte) (int, error) {
+	n, err := d.ReadCloser.Read(p)
+	if n > 0 && !d.done {
+		p[0] ^= 0xff
+		d.done = true
+	}
+	return n, err
 }
 
 // TestUploadWaitsOutTooManyActiveUploads: the hub refuses the upload

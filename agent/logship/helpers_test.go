@@ -191,8 +191,8 @@ func hexSHA(b []byte) string {
 }
 
 // checkDelivered verifies file i of a finished job: the blob decompresses
-// to want, its SHA-256 is the one reported and the one in its metadata,
-// and the hub recorded a notification for it.
+// to want, its SHA-256 is the one reported and the one the blob store
+// keeps in its metadata, and the hub recorded a notification for it.
 func checkDelivered(t testing.TB, h *testHub, deviceID string, st map[string]any, i int, want []byte) {
 	t.Helper()
 	f := file(st, i)
@@ -204,8 +204,8 @@ func checkDelivered(t testing.TB, h *testHub, deviceID string, st map[string]any
 	if got := gunzip(t, b); !bytes.Equal(got, want) {
 		t.Fatalf("blob %s decompresses to %d bytes, want the original %d", name, len(got), len(want))
 	}
-	if sum := hexSHA(b); f["sha256"] != sum || h.metaOf(deviceID, name).Get("x-ms-meta-sha256") != sum {
-		t.Fatalf("blob %s: sha256 %s, reported %v, metadata %q", name, sum, f["sha256"], h.metaOf(deviceID, name).Get("x-ms-meta-sha256"))
+	if sum, meta := hexSHA(b), h.props(t, deviceID, name).Metadata; f["sha256"] != sum || meta["sha256"] != sum {
+		t.Fatalf("blob %s: sha256 %s, reported %v, stored metadata %q", name, sum, f["sha256"], meta["sha256"])
 	}
 	if f["bytes"] != int64(len(b)) || f["contentSha256"] != hexSHA(want) {
 		t.Fatalf("blob %s: reported bytes %v (blob %d), contentSha256 %v", name, f["bytes"], len(b), f["contentSha256"])

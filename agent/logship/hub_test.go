@@ -41,7 +41,6 @@ type testHub struct {
 	uploads *blob.Uploads
 	fault   func(op string, w http.ResponseWriter, r *http.Request) bool // true: answered by the fault
 	counts  map[string]int                                               // requests per op
-	meta    map[string]http.Header                                       // x-ms-meta-* of each committed blob
 
 	received atomic.Int64 // block body bytes received
 }
@@ -71,7 +70,7 @@ func newTestHub(t testing.TB) *testHub {
 	}
 	_, port, _ := net.SplitHostPort(raw.Addr().String())
 	h := &testHub{t: t, ca: ca, addr: raw.Addr().String(), host: "localhost:" + port,
-		counts: map[string]int{}, meta: map[string]http.Header{}}
+		counts: map[string]int{}}
 	h.reset()
 	ln := tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogDiscard()}
@@ -174,14 +173,6 @@ func (h *testHub) serve(o string, w http.ResponseWriter, r *http.Request) {
 	case hookBlock:
 		r.Body = countingBody{r.Body, &h.received}
 		blobs.ServeHTTP(w, r)
-	case hookCommit:
-		rec := &statusRecorder{ResponseWriter: w}
-		blobs.ServeHTTP(rec, r)
-		if rec.status == http.StatusCreated {
-			h.mu.Lock()
-			h.meta[strings.TrimPrefix(r.URL.Path, "/"+blob.DefaultContainer+"/")] = r.Header.Clone()
-			h.mu.Unlock()
-		}
 	default:
 		blobs.ServeHTTP(w, r)
 	}
@@ -268,11 +259,16 @@ func (h *testHub) blob(t testing.TB, deviceID, name string) []byte {
 	return b
 }
 
-// metaOf returns the x-ms-meta headers the blob was committed with.
-func (h *testHub) metaOf(deviceID, name string) http.Header {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.meta[deviceID+"/"+name]
+// props returns the committed blob's properties as the blob store keeps
+// them: its metadata (x-ms-meta-*, names in lower case) and Content-MD5.
+func (h *testHub) props(t testing.TB, deviceID, name string) blob.Props {
+	t.Helper()
+	store, _, _ := h.state()
+	p, err := store.Props(blob.DefaultContainer, deviceID+"/"+name)
+	if err != nil {
+		t.Fatalf("blob %s: %v", name, err)
+	}
+	return p
 }
 
 // truncate answers with a success status whose body breaks off, after
@@ -316,16 +312,6 @@ func (c countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
 }
 
 type discardRecorder struct {

@@ -21,8 +21,9 @@ func hubsimConfig(t *testing.T, h *hubsim.Hub, id string, sources ...Source) Con
 }
 
 // checkHubsimBlob verifies a finished single-file job against hubsim: the
-// file notification names the blob with its size, and the blob
-// decompresses to want with the reported SHA-256.
+// blob decompresses to want with the reported SHA-256, and the file
+// notification names the blob with its size and the metadata hubsim
+// stored, whose sha256 is the blob's.
 func checkHubsimBlob(t *testing.T, h *hubsim.Hub, id string, st map[string]any, want []byte) {
 	t.Helper()
 	f := file(st, 1)
@@ -39,6 +40,9 @@ func checkHubsimBlob(t *testing.T, h *hubsim.Hub, id string, st map[string]any, 
 	}
 	for _, n := range h.FileNotifications() {
 		if n.BlobName == name && n.BlobSizeInBytes == int64(len(b)) && n.DeviceID == id {
+			if n.Metadata["sha256"] != hexSHA(b) || n.Metadata["contentsha256"] != hexSHA(want) {
+				t.Fatalf("blob %s: stored metadata %v, want sha256 %s and contentsha256 %s", name, n.Metadata, hexSHA(b), hexSHA(want))
+			}
 			return
 		}
 	}

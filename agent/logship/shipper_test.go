@@ -32,6 +32,9 @@ func TestClassify(t *testing.T) {
 		{&StatusError{Op: opCommit, Status: 400, Code: "InvalidBlockList"}, actRepair},
 		{&StatusError{Op: opNotify, Status: 400}, actReopen},
 		{&StatusError{Op: opBlock, Status: 413}, actFail},
+		{&StatusError{Op: opBlock, Status: 400, Code: "Md5Mismatch"}, actRetry},
+		{&StatusError{Op: opBlock, Status: 400, Code: "Crc64Mismatch"}, actRetry},
+		{&StatusError{Op: opCommit, Status: 400, Code: "InvalidMetadata"}, actFail},
 	}
 	for _, tc := range tests {
 		if got := classify(tc.err); got != tc.want {

@@ -170,7 +170,11 @@ func (u *upload) reqCtx(ctx context.Context, size int) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
-// commit puts the block list with the digests as metadata.
+// commit puts the block list with the digests as metadata: sha256 of
+// the uploaded (compressed) bytes, which the hub side checks the stored
+// blob against, contentsha256 of what they decompress to, the source size
+// and block count, and the configured source name and kind (no paths:
+// names and values stay ASCII identifiers and numbers, never PHI).
 func (u *upload) commit(ctx context.Context) error {
 	s := u.s
 	ids := make([]string, len(s.Blocks))
@@ -182,6 +186,8 @@ func (u *upload) commit(ctx context.Context) error {
 		"contentsha256": hex.EncodeToString(u.h.content.Sum(nil)),
 		"sourcebytes":   strconv.FormatInt(s.File.Size, 10),
 		"blocks":        strconv.Itoa(len(s.Blocks)),
+		"source":        s.Source,
+		"kind":          string(s.Kind),
 	}
 	rctx, cancel := u.reqCtx(ctx, 0)
 	defer cancel()

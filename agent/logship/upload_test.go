@@ -1,9 +1,14 @@
 package logship
 
 import (
+	"bytes"
+	"crypto/md5"
+	"maps"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -46,6 +51,47 @@ func TestUploadDeliversCompleteVerifiedBlob(t *testing.T) {
 	}
 	if got := s.Stats(); got.Done != 1 || got.Files != 1 || got.Bytes != file(st, 1)["bytes"] {
 		t.Errorf("Stats = %+v", got)
+	}
+}
+
+// TestBlobCarriesDigestsAsMetadata: every Put Block carries the block's
+// Content-MD5, and the committed blob keeps, as the blob store holds them,
+// the SHA-256 of the uploaded (compressed) bytes as metadata sha256, the
+// SHA-256 of the original as contentsha256, the source size, block count,
+// source and kind, and the MD5 of the whole as its Content-MD5
+// (REQ-LOG-001, PROTOCOL.md §3).
+func TestBlobCarriesDigestsAsMetadata(t *testing.T) {
+	checkNoLeak(t)
+	h := newTestHub(t)
+	dir := t.TempDir()
+	want := append(logText(3, 100<<10), noise(3, 150<<10)...)
+	writeFile(t, dir, "carto.log", want)
+	var blocks, withMD5 atomic.Int32
+	h.setFault(func(o string, w http.ResponseWriter, r *http.Request) bool {
+		if o == hookBlock {
+			blocks.Add(1)
+			if r.Header.Get("Content-MD5") != "" {
+				withMD5.Add(1)
+			}
+		}
+		return false
+	})
+	s, log := newShipper(t, h.config(t, dev, deviceLogs(dir)))
+	run(t, s)
+	st := log.finished(t, s.Request(time.Time{}, time.Time{}, nil), 30*time.Second)
+	checkDelivered(t, h, dev, st, 1, want)
+	name := file(st, 1)["name"].(string)
+	b, p := h.blob(t, dev, name), h.props(t, dev, name)
+	sum := md5.Sum(b)
+	wantMeta := map[string]string{
+		"sha256": hexSHA(b), "contentsha256": hexSHA(want), "sourcebytes": strconv.Itoa(len(want)),
+		"blocks": strconv.Itoa(len(p.Blocks)), "source": "device", "kind": string(KindDeviceLog),
+	}
+	if !maps.Equal(p.Metadata, wantMeta) || !bytes.Equal(p.ContentMD5, sum[:]) {
+		t.Fatalf("stored metadata %v, Content-MD5 %x; want %v, %x", p.Metadata, p.ContentMD5, wantMeta, sum)
+	}
+	if n := blocks.Load(); n < 3 || withMD5.Load() != n {
+		t.Fatalf("%d of %d Put Block requests carried Content-MD5, want all of several", withMD5.Load(), n)
 	}
 }
 

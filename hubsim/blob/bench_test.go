@@ -7,7 +7,7 @@ import (
 
 // BenchmarkPutBlob1MiB is one 1 MiB Put Blob over loopback HTTPS to disk.
 func BenchmarkPutBlob1MiB(b *testing.B) {
-	s := newBlobServer(b, 0)
+	s := newBlobServer(b, StoreConfig{})
 	body := strings.Repeat("x", 1<<20)
 	u := s.url("d/bench.bin", "rcw", "")
 	b.SetBytes(int64(len(body)))

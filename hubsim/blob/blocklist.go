@@ -80,23 +80,49 @@ func errXML() *Error {
 	return &Error{Status: 400, Code: "InvalidXmlDocument", Message: "XML specified is not syntactically valid."}
 }
 
+// putBlockList commits a block list with the metadata and blob
+// properties its headers give; its own Content-MD5 or x-ms-content-crc64,
+// if any, must match the XML body.
 func (s *Server) putBlockList(w http.ResponseWriter, r *http.Request, req Request, now time.Time) error {
-	refs, err := ParseBlockList(r.Body)
+	a, want, err := blockListHeaders(r.Header)
 	if err != nil {
 		return err
 	}
-	var md5 []byte
-	if v := r.Header.Get("x-ms-blob-content-md5"); v != "" {
-		if md5, err = base64.StdEncoding.DecodeString(v); err != nil {
-			return &Error{Status: 400, Code: "InvalidHeaderValue", Message: "x-ms-blob-content-md5 is not base64."}
-		}
+	sums := newSummer(want)
+	refs, err := ParseBlockList(io.TeeReader(r.Body, sums))
+	if err != nil {
+		return err
 	}
-	p, err := s.store.CommitBlockList(req.Container, req.Blob, refs, r.Header.Get("x-ms-blob-content-type"), md5, now)
+	if err := want.check(sums.digests()); err != nil {
+		return err
+	}
+	p, err := s.store.CommitBlockList(req.Container, req.Blob, refs, a, now)
 	if err != nil {
 		return err
 	}
 	created(w, p)
 	return nil
+}
+
+// blockListHeaders reads a Put Block List's headers: the blob's content
+// type, MD5 (x-ms-blob-content-md5, stored unchecked) and metadata, and
+// the request body's checksums.
+func blockListHeaders(h http.Header) (Attrs, Digests, error) {
+	a := Attrs{ContentType: h.Get("x-ms-blob-content-type")}
+	if v := h.Get("x-ms-blob-content-md5"); v != "" {
+		md5, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return Attrs{}, Digests{}, &Error{Status: 400, Code: "InvalidHeaderValue", Message: "x-ms-blob-content-md5 is not base64."}
+		}
+		a.ContentMD5 = md5
+	}
+	meta, err := ParseMetadata(h)
+	if err != nil {
+		return Attrs{}, Digests{}, err
+	}
+	a.Metadata = meta
+	want, err := bodyDigests(h)
+	return a, want, err
 }
 
 // blockListXML is the Get Block List response body.

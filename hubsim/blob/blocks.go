@@ -23,24 +23,25 @@ type BlockRef struct {
 const MaxBlocks = 50000
 
 // PutBlock stores an uncommitted block; a block with the same ID replaces
-// the earlier one.
-func (s *Store) PutBlock(container, name, id string, r io.Reader) error {
+// the earlier one. A body over the block limit is ErrTooLarge; one that
+// does not match want stages nothing. It returns the body's digests.
+func (s *Store) PutBlock(container, name, id string, r io.Reader, want Digests) (Digests, error) {
 	raw, err := DecodeBlockID(id)
 	if err != nil {
-		return err
+		return Digests{}, err
 	}
-	tmp, _, _, err := s.receive(r)
+	body, err := s.receive(r, s.cfg.blockLimit(), want)
 	if err != nil {
-		return err
+		return Digests{}, err
 	}
-	defer os.Remove(tmp)
+	defer os.Remove(body.path)
 	k := key(container, name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := os.MkdirAll(s.blocksDir(k), 0o700); err != nil {
-		return err
+		return Digests{}, err
 	}
-	return os.Rename(tmp, filepath.Join(s.blocksDir(k), hex.EncodeToString(raw)))
+	return body.sums, os.Rename(body.path, filepath.Join(s.blocksDir(k), hex.EncodeToString(raw)))
 }
 
 // BlockLists returns the committed blocks (in order) and the uncommitted
@@ -92,8 +93,9 @@ type source struct {
 }
 
 // CommitBlockList makes the blob the concatenation of refs (Put Block
-// List) and discards every uncommitted block.
-func (s *Store) CommitBlockList(container, name string, refs []BlockRef, contentType string, md5 []byte, now time.Time) (Props, error) {
+// List) with attributes a, and discards every uncommitted block. A blob
+// over MaxBlobBytes is ErrBlobTooLarge, and leaves the blocks staged.
+func (s *Store) CommitBlockList(container, name string, refs []BlockRef, a Attrs, now time.Time) (Props, error) {
 	if len(refs) > MaxBlocks {
 		return Props{}, ErrInvalidList
 	}
@@ -110,7 +112,7 @@ func (s *Store) CommitBlockList(container, name string, refs []BlockRef, content
 		return Props{}, err
 	}
 	defer os.Remove(tmp)
-	p := Props{Container: container, Name: name, Size: size, ContentType: contentType, ContentMD5: md5}
+	p := Props{Container: container, Name: name, Size: size, ContentType: a.ContentType, ContentMD5: a.ContentMD5, Metadata: a.Metadata}
 	for _, src := range srcs {
 		p.Blocks = append(p.Blocks, src.block)
 	}
@@ -158,8 +160,8 @@ func (s *Store) concatLocked(srcs []source) (string, int64, error) {
 	}
 	var total int64
 	for _, src := range srcs {
-		if total += src.block.Size; total > s.maxSize {
-			err = ErrTooLarge
+		if total += src.block.Size; total > s.cfg.MaxBlobBytes {
+			err = ErrBlobTooLarge
 			break
 		}
 		if err = copyRange(f, src); err != nil {

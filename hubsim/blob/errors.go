@@ -22,8 +22,25 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 var (
 	ErrBlobNotFound = &Error{Status: 404, Code: "BlobNotFound", Message: "The specified blob does not exist."}
 	ErrInvalidList  = &Error{Status: 400, Code: "InvalidBlockList", Message: "The specified block list is invalid."}
-	ErrTooLarge     = &Error{Status: 413, Code: "RequestBodyTooLarge", Message: "The request body is too large."}
+	ErrTooLarge     = &Error{Status: 413, Code: "RequestBodyTooLarge", Message: "The request body is too large and exceeds the maximum permissible limit."}
+	// ErrBlobTooLarge: a Put Block List would make a blob over the
+	// store's MaxBlobBytes.
+	ErrBlobTooLarge = &Error{Status: 400, Code: "InvalidBlobOrBlock", Message: "The specified blob or block content is invalid (the blob would exceed the store's size limit)."}
 )
+
+// Integrity errors: a body that does not match the checksum sent with it,
+// a checksum header that is no checksum, metadata Azure refuses.
+var (
+	ErrMD5Mismatch      = &Error{Status: 400, Code: "Md5Mismatch", Message: "The MD5 value specified in the request did not match with the MD5 value calculated by the server."}
+	ErrCRC64Mismatch    = &Error{Status: 400, Code: "Crc64Mismatch", Message: "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server."}
+	ErrInvalidMD5       = &Error{Status: 400, Code: "InvalidMd5", Message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+	ErrMetadataTooLarge = &Error{Status: 400, Code: "MetadataTooLarge", Message: "The size of the specified metadata exceeds the maximum size permitted."}
+	ErrEmptyMetadataKey = &Error{Status: 400, Code: "EmptyMetadataKey", Message: "The key for one of the metadata key-value pairs is empty."}
+)
+
+func errInvalidMetadata(detail string) *Error {
+	return &Error{Status: 400, Code: "InvalidMetadata", Message: "The metadata specified is invalid. It has characters that are not permitted (" + detail + ")."}
+}
 
 func errAuth(msg string) *Error {
 	return &Error{Status: 403, Code: "AuthenticationFailed",

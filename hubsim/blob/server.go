@@ -105,7 +105,11 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, req Request, no
 	default:
 		return &Error{Status: 400, Code: "InvalidHeaderValue", Message: "hubsim stores block blobs only, not " + clip(bt) + "."}
 	}
-	p, err := s.store.Put(req.Container, req.Blob, r.Body, contentType(r), now)
+	meta, want, err := putBlobHeaders(r, s.store.cfg.putBlobLimit())
+	if err != nil {
+		return err
+	}
+	p, err := s.store.Put(req.Container, req.Blob, r.Body, Attrs{ContentType: contentType(r), Metadata: meta}, want, now)
 	if err != nil {
 		return err
 	}
@@ -114,11 +118,39 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, req Request, no
 	return nil
 }
 
+// putBlobHeaders reads what a Put Blob carries besides its body: metadata
+// and the body's checksums; a Content-Length over limit is refused before
+// the body is read.
+func putBlobHeaders(r *http.Request, limit int64) (map[string]string, Digests, error) {
+	if r.ContentLength > limit {
+		return nil, Digests{}, ErrTooLarge
+	}
+	meta, err := ParseMetadata(r.Header)
+	if err != nil {
+		return nil, Digests{}, err
+	}
+	want, err := bodyDigests(r.Header)
+	return meta, want, err
+}
+
 func (s *Server) putBlock(w http.ResponseWriter, r *http.Request, req Request) error {
-	if err := s.store.PutBlock(req.Container, req.Blob, req.BlockID, r.Body); err != nil {
+	if r.ContentLength > s.store.cfg.blockLimit() {
+		return ErrTooLarge
+	}
+	want, err := bodyDigests(r.Header)
+	if err != nil {
 		return err
 	}
-	w.Header().Set("x-ms-request-server-encrypted", "true")
+	got, err := s.store.PutBlock(req.Container, req.Blob, req.BlockID, r.Body, want)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-MD5", base64.StdEncoding.EncodeToString(got.MD5))
+	if got.CRC64 != nil {
+		h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(got.CRC64))
+	}
+	h.Set("x-ms-request-server-encrypted", "true")
 	w.WriteHeader(http.StatusCreated)
 	return nil
 }
@@ -141,8 +173,9 @@ func created(w http.ResponseWriter, p Props) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// getBlob serves Get Blob and Get Blob Properties (HEAD), with ranges
-// (Range or x-ms-range) and conditional headers through http.ServeContent.
+// getBlob serves Get Blob and Get Blob Properties (HEAD), with the blob's
+// metadata as x-ms-meta-* headers, ranges (Range or x-ms-range) and
+// conditional headers through http.ServeContent.
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req Request) error {
 	f, p, err := s.store.Open(req.Container, req.Blob)
 	if err != nil {
@@ -165,6 +198,7 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req Request) er
 	if len(p.ContentMD5) > 0 {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 	}
+	writeMetadata(h, p.Metadata)
 	if xr := r.Header.Get("x-ms-range"); xr != "" {
 		r.Header.Set("Range", xr)
 	}

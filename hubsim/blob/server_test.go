@@ -19,11 +19,12 @@ import (
 type blobServer struct {
 	t      testing.TB
 	srv    *Server
+	dir    string // the store's directory
 	base   string // https://127.0.0.1:port
 	client *http.Client
 }
 
-func newBlobServer(t testing.TB, maxSize int64) *blobServer {
+func newBlobServer(t testing.TB, cfg StoreConfig) *blobServer {
 	t.Helper()
 	ca, err := testpki.NewCA("blob test CA")
 	if err != nil {
@@ -33,7 +34,8 @@ func newBlobServer(t testing.TB, maxSize int64) *blobServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := NewStore(t.TempDir(), maxSize)
+	dir := t.TempDir()
+	store, err := OpenStore(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func newBlobServer(t testing.TB, maxSize int64) *blobServer {
 		t.Fatal(err)
 	}
 	ln := tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	b := &blobServer{t: t, srv: NewServer(store, nil, nil), base: "https://" + ln.Addr().String()}
+	b := &blobServer{t: t, srv: NewServer(store, nil, nil), dir: dir, base: "https://" + ln.Addr().String()}
 	hs := &http.Server{Handler: b.srv, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -96,7 +98,7 @@ func (b *blobServer) do(method, u, body string, hdr ...string) (*http.Response, 
 // TestPutGetBlob: Put Blob then Get Blob, Get Blob Properties and a range
 // read, with Azure's headers.
 func TestPutGetBlob(t *testing.T) {
-	b := newBlobServer(t, 0)
+	b := newBlobServer(t, StoreConfig{})
 	u := b.url("d1/a.txt", "rcw", "")
 	res, _ := b.do("PUT", u, "hello world", "x-ms-blob-type", "BlockBlob", "Content-Type", "text/plain")
 	if res.StatusCode != 201 || res.Header.Get("Content-MD5") != "XrY7u+Ae7tCTyyK7j1rNww==" || res.Header.Get("ETag") == "" {
@@ -132,7 +134,7 @@ func TestPutGetBlob(t *testing.T) {
 // TestSASChecked: the signature covers the blob, the permissions and the
 // expiry; anything else is 403.
 func TestSASChecked(t *testing.T) {
-	b := newBlobServer(t, 0)
+	b := newBlobServer(t, StoreConfig{})
 	good := b.url("d1/x", "rcw", "")
 	if res, _ := b.do("PUT", good, "data", "x-ms-blob-type", "BlockBlob"); res.StatusCode != 201 {
 		t.Fatalf("good SAS = %d", res.StatusCode)
@@ -160,7 +162,7 @@ func TestSASChecked(t *testing.T) {
 // TestBlocksOverHTTP: Put Block, Get Block List (committed vs uncommitted),
 // Put Block List, and the result.
 func TestBlocksOverHTTP(t *testing.T) {
-	b := newBlobServer(t, 0)
+	b := newBlobServer(t, StoreConfig{})
 	for id, data := range map[string]string{"AAAA": "one-", "AAAB": "two-", "AAAC": "three"} {
 		if res, body := b.do("PUT", b.url("d/big.log", "rcw", "comp=block&blockid="+url.QueryEscape(id)), data); res.StatusCode != 201 {
 			t.Fatalf("Put Block %s = %d %s", id, res.StatusCode, body)
@@ -194,15 +196,81 @@ func TestBlocksOverHTTP(t *testing.T) {
 	}
 }
 
-// TestTooLarge: a blob or block over the store's limit is 413.
+// TestTooLarge: a blob or block over the store's limit is 413
+// RequestBodyTooLarge, refused on its Content-Length before the body is
+// read, or while it is read when the length is not given.
 func TestTooLarge(t *testing.T) {
-	b := newBlobServer(t, 8)
+	b := newBlobServer(t, StoreConfig{MaxBlobBytes: 8})
 	res, _ := b.do("PUT", b.url("d/x", "rcw", ""), "123456789", "x-ms-blob-type", "BlockBlob")
-	if res.StatusCode != 413 {
+	if res.StatusCode != 413 || res.Header.Get("x-ms-error-code") != "RequestBodyTooLarge" {
 		t.Fatalf("Put Blob over limit = %d", res.StatusCode)
 	}
 	res, _ = b.do("PUT", b.url("d/x", "rcw", "comp=block&blockid=AAAA"), "123456789")
 	if res.StatusCode != 413 {
 		t.Fatalf("Put Block over limit = %d", res.StatusCode)
+	}
+	req, err := http.NewRequest("PUT", b.url("d/x", "rcw", "comp=block&blockid=AAAA"), io.MultiReader(strings.NewReader("12345"), strings.NewReader("6789")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1 // chunked: the limit is found while reading
+	res, err = b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 413 {
+		t.Fatalf("chunked Put Block over limit = %d", res.StatusCode)
+	}
+}
+
+// TestConfigurableLimits: StoreConfig bounds a committed blob, one Put
+// Block body and one Put Blob body separately, defaulting to hubsim's
+// 256 MiB blob and Azure's 4000 MiB block and 5000 MiB Put Blob. A body
+// over its limit is 413 RequestBodyTooLarge; a Put Block List whose blob
+// would pass MaxBlobBytes is 400 InvalidBlobOrBlock and its blocks stay
+// staged.
+func TestConfigurableLimits(t *testing.T) {
+	s, err := OpenStore(t.TempDir(), StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Config(); got.MaxBlobBytes != 256<<20 || got.MaxBlockBytes != 4000<<20 || got.MaxPutBlobBytes != 5000<<20 {
+		t.Fatalf("default limits = %+v", got)
+	}
+	tests := []struct {
+		name          string
+		cfg           StoreConfig
+		blob, block   int // body sizes tried
+		blobOK, blkOK bool
+	}{
+		{"blob cap bounds both", StoreConfig{MaxBlobBytes: 8}, 9, 9, false, false},
+		{"block cap", StoreConfig{MaxBlockBytes: 4}, 9, 5, true, false},
+		{"put blob cap", StoreConfig{MaxPutBlobBytes: 4}, 5, 9, false, true},
+		{"at the caps", StoreConfig{MaxBlobBytes: 6, MaxBlockBytes: 5, MaxPutBlobBytes: 6}, 6, 5, true, true},
+	}
+	for _, tc := range tests {
+		b := newBlobServer(t, tc.cfg)
+		res, _ := b.do("PUT", b.url("d/x", "rcw", ""), strings.Repeat("b", tc.blob), "x-ms-blob-type", "BlockBlob")
+		if ok := res.StatusCode == 201; ok != tc.blobOK || !ok && res.Header.Get("x-ms-error-code") != "RequestBodyTooLarge" {
+			t.Errorf("%s: Put Blob of %d = %d %s", tc.name, tc.blob, res.StatusCode, res.Header.Get("x-ms-error-code"))
+		}
+		res, _ = b.do("PUT", b.url("d/y", "rcw", "comp=block&blockid=AAAA"), strings.Repeat("k", tc.block))
+		if ok := res.StatusCode == 201; ok != tc.blkOK || !ok && res.Header.Get("x-ms-error-code") != "RequestBodyTooLarge" {
+			t.Errorf("%s: Put Block of %d = %d %s", tc.name, tc.block, res.StatusCode, res.Header.Get("x-ms-error-code"))
+		}
+	}
+	b := newBlobServer(t, StoreConfig{MaxBlobBytes: 8})
+	for _, id := range []string{"AAAA", "AAAB"} {
+		if res, _ := b.do("PUT", b.url("d/z", "rcw", "comp=block&blockid="+id), "12345"); res.StatusCode != 201 {
+			t.Fatalf("Put Block %s = %d", id, res.StatusCode)
+		}
+	}
+	res, body := b.do("PUT", b.url("d/z", "rcw", "comp=blocklist"), `<BlockList><Latest>AAAA</Latest><Latest>AAAB</Latest></BlockList>`)
+	if res.StatusCode != 400 || res.Header.Get("x-ms-error-code") != "InvalidBlobOrBlock" {
+		t.Fatalf("commit of 10 bytes over an 8-byte cap = %d %s", res.StatusCode, body)
+	}
+	if res, body := b.do("PUT", b.url("d/z", "rcw", "comp=blocklist"), `<BlockList><Latest>AAAA</Latest></BlockList>`); res.StatusCode != 201 {
+		t.Fatalf("the blocks were lost by the refused commit: %d %s", res.StatusCode, body)
 	}
 }

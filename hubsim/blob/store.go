@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 )
-
-// DefaultMaxBlobBytes bounds one blob or block when Store is given 0.
-const DefaultMaxBlobBytes = 256 << 20
 
 // Props are a committed blob's properties.
 type Props struct {
@@ -29,6 +26,20 @@ type Props struct {
 	Created     time.Time `json:"created"`
 	Modified    time.Time `json:"modified"`
 	Blocks      []Block   `json:"blocks,omitempty"` // committed block list; none after Put Blob
+	// Metadata is the blob's x-ms-meta-* pairs, names in lower case
+	// (ParseMetadata).
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Attrs are what a Put Blob or Put Block List sets besides the content;
+// they replace the blob's previous ones whole.
+type Attrs struct {
+	ContentType string
+	// ContentMD5 is stored as given by Put Block List
+	// (x-ms-blob-content-md5, not checked, as Azure does); Put Blob
+	// stores the MD5 of the content it received instead.
+	ContentMD5 []byte
+	Metadata   map[string]string
 }
 
 // Block is one block of a blob: its ID (base64, as sent) and size.
@@ -40,7 +51,7 @@ type Block struct {
 // Store keeps blobs on disk under a directory:
 //
 //	{dir}/blobs/{key}.data   committed content
-//	{dir}/blobs/{key}.json   Props
+//	{dir}/blobs/{key}.json   Props, metadata included
 //	{dir}/blocks/{key}/{hex} uncommitted blocks, by hex of the decoded ID
 //	{dir}/tmp/               bodies being received
 //
@@ -48,26 +59,34 @@ type Block struct {
 // name. Bodies stream into tmp/ without the lock; the lock covers only
 // renames and metadata, so uploads run in parallel. Safe for concurrent use.
 type Store struct {
-	dir     string
-	maxSize int64
+	dir string
+	cfg StoreConfig
 
 	mu  sync.Mutex // guards the files under blobs/ and blocks/, and seq
 	seq uint64
 }
 
-// NewStore opens (creating if needed) a store in dir; maxSize bounds a blob
-// or block in bytes (0 = DefaultMaxBlobBytes).
-func NewStore(dir string, maxSize int64) (*Store, error) {
-	if maxSize <= 0 {
-		maxSize = DefaultMaxBlobBytes
-	}
+// OpenStore opens (creating if needed) a store in dir with the limits of
+// cfg (zero fields take their defaults). What it holds survives a new
+// Store on the same dir.
+func OpenStore(dir string, cfg StoreConfig) (*Store, error) {
+	cfg.setDefaults()
 	for _, sub := range []string{"blobs", "blocks", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 	}
-	return &Store{dir: dir, maxSize: maxSize}, nil
+	return &Store{dir: dir, cfg: cfg}, nil
 }
+
+// NewStore is OpenStore with MaxBlobBytes maxSize (0 = DefaultMaxBlobBytes)
+// and Azure's per-request limits.
+func NewStore(dir string, maxSize int64) (*Store, error) {
+	return OpenStore(dir, StoreConfig{MaxBlobBytes: maxSize})
+}
+
+// Config returns the store's limits, defaults filled in.
+func (s *Store) Config() StoreConfig { return s.cfg }
 
 func key(container, name string) string {
 	sum := sha256.Sum256([]byte(container + "/" + name))
@@ -78,38 +97,53 @@ func (s *Store) dataPath(k string) string  { return filepath.Join(s.dir, "blobs"
 func (s *Store) metaPath(k string) string  { return filepath.Join(s.dir, "blobs", k+".json") }
 func (s *Store) blocksDir(k string) string { return filepath.Join(s.dir, "blocks", k) }
 
-// receive streams r into a temp file (at most maxSize bytes) and returns
-// its path, size and MD5. The caller renames or removes it.
-func (s *Store) receive(r io.Reader) (path string, size int64, sum []byte, err error) {
+// received is a request body saved to a temp file.
+type received struct {
+	path string
+	size int64
+	sums Digests // MD5 always; CRC64 when one was to be checked
+}
+
+// receive streams r into a temp file, refusing more than limit bytes
+// (ErrTooLarge) and a body that does not match want (ErrMD5Mismatch,
+// ErrCRC64Mismatch). The caller renames or removes the file; on an error
+// nothing is left behind.
+func (s *Store) receive(r io.Reader, limit int64, want Digests) (received, error) {
 	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "body-*")
 	if err != nil {
-		return "", 0, nil, err
+		return received{}, err
 	}
-	h := md5.New()
-	size, err = io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.maxSize+1))
+	sums := newSummer(want)
+	size, err := io.Copy(io.MultiWriter(f, sums), io.LimitReader(r, min(limit, math.MaxInt64-1)+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && size > s.maxSize {
+	if err == nil && size > limit {
 		err = ErrTooLarge
+	}
+	got := sums.digests()
+	if err == nil {
+		err = want.check(got)
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", 0, nil, err
+		return received{}, err
 	}
-	return f.Name(), size, h.Sum(nil), nil
+	return received{path: f.Name(), size: size, sums: got}, nil
 }
 
-// Put stores r as the whole blob (Put Blob); uncommitted blocks are
-// discarded, as Azure does.
-func (s *Store) Put(container, name string, r io.Reader, contentType string, now time.Time) (Props, error) {
-	tmp, size, sum, err := s.receive(r)
+// Put stores r as the whole blob (Put Blob) with attributes a (its
+// ContentMD5 ignored: the MD5 of r is stored); uncommitted blocks are
+// discarded, as Azure does. A body over MaxPutBlobBytes or MaxBlobBytes
+// is ErrTooLarge; one that does not match want stores nothing.
+func (s *Store) Put(container, name string, r io.Reader, a Attrs, want Digests, now time.Time) (Props, error) {
+	body, err := s.receive(r, s.cfg.putBlobLimit(), want)
 	if err != nil {
 		return Props{}, err
 	}
-	defer os.Remove(tmp)
-	p := Props{Container: container, Name: name, Size: size, ContentType: contentType, ContentMD5: sum}
-	return s.commit(tmp, p, now)
+	defer os.Remove(body.path)
+	p := Props{Container: container, Name: name, Size: body.size, ContentType: a.ContentType, ContentMD5: body.sums.MD5, Metadata: a.Metadata}
+	return s.commit(body.path, p, now)
 }
 
 // commit installs tmp as the blob's content with props p (ETag and times

@@ -33,28 +33,28 @@ func TestRecommitCommittedBlocks(t *testing.T) {
 	now := time.Now()
 	put := func(id, data string) {
 		t.Helper()
-		if err := s.PutBlock("c01", "b", id, strings.NewReader(data)); err != nil {
+		if _, err := s.PutBlock("c01", "b", id, strings.NewReader(data), Digests{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	put("AAAA", "a1")
 	put("AAAB", "b1")
-	if _, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAA", "Uncommitted"}, {"AAAB", "Latest"}}, "", nil, now); err != nil {
+	if _, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAA", "Uncommitted"}, {"AAAB", "Latest"}}, Attrs{}, now); err != nil {
 		t.Fatal(err)
 	}
 	put("AAAA", "A2") // a new uncommitted block with a committed block's ID
-	p, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAB", "Committed"}, {"AAAA", "Latest"}, {"AAAA", "Committed"}}, "", nil, now)
+	p, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAB", "Committed"}, {"AAAA", "Latest"}, {"AAAA", "Committed"}}, Attrs{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := content(t, s, "b"); got != "b1A2a1" || p.Size != 6 || len(p.Blocks) != 3 {
 		t.Fatalf("content %q, props %+v", got, p)
 	}
-	if _, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAA", "Uncommitted"}}, "", nil, now); !errors.Is(err, ErrInvalidList) {
+	if _, err := s.CommitBlockList("c01", "b", []BlockRef{{"AAAA", "Uncommitted"}}, Attrs{}, now); !errors.Is(err, ErrInvalidList) {
 		t.Fatalf("commit of a consumed uncommitted block = %v", err)
 	}
 	put("AAAC", "c")
-	if _, err := s.Put("c01", "b", strings.NewReader("whole"), "", now); err != nil {
+	if _, err := s.Put("c01", "b", strings.NewReader("whole"), Attrs{}, Digests{}, now); err != nil {
 		t.Fatal(err)
 	}
 	committed, uncommitted, err := s.BlockLists("c01", "b")

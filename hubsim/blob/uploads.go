@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"sync"
@@ -64,6 +65,10 @@ type Notification struct {
 	LastUpdatedTime time.Time `json:"lastUpdatedTime"`
 	BlobSizeInBytes int64     `json:"blobSizeInBytes"`
 	EnqueuedTimeUTC time.Time `json:"enqueuedTimeUtc"`
+	// Metadata is the blob's metadata (Props.Metadata) when the device
+	// reported success: hubsim's record for the harness, not part of IoT
+	// Hub's notification, so not in its JSON.
+	Metadata map[string]string `json:"-"`
 }
 
 // Uploads tracks file-upload sessions and records notifications. Safe for
@@ -149,7 +154,7 @@ func (u *Uploads) Complete(deviceID, correlationID string, c Completion, now tim
 		BlobURI: "https://" + u.cfg.Host + "/" + u.cfg.Container + "/" + escapePath(s.blobName),
 	}
 	if p, err := u.srv.Store().Props(u.cfg.Container, s.blobName); err == nil {
-		n.BlobSizeInBytes, n.LastUpdatedTime = p.Size, p.Modified
+		n.BlobSizeInBytes, n.LastUpdatedTime, n.Metadata = p.Size, p.Modified, p.Metadata
 	}
 	u.notes = append(u.notes, n)
 	return nil
@@ -159,7 +164,11 @@ func (u *Uploads) Complete(deviceID, correlationID string, c Completion, now tim
 func (u *Uploads) Notifications() []Notification {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return append([]Notification(nil), u.notes...)
+	out := append([]Notification(nil), u.notes...)
+	for i := range out {
+		out[i].Metadata = maps.Clone(out[i].Metadata)
+	}
+	return out
 }
 
 // Active returns how many uploads deviceID has open at now.
