@@ -8,6 +8,10 @@
 // New then Start; stop it with Close, which waits for every goroutine it
 // started.
 //
+// Throttling is off by default; Config.Throttle (or SetThrottle) makes the
+// hub enforce an IoT Hub tier's throttles and daily quota (package
+// throttle) on device MQTT and the REST API, as throttle_api.go describes.
+//
 // hubsim may import the agent only for shared wire types; it never imports
 // devsim, chaos, scenarios or features. Hub methods are safe for concurrent
 // use.

@@ -58,8 +58,8 @@ func (h *Hub) startHTTPS(cert tls.Certificate) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/"+s.uploads.Container()+"/", s.blobs)
-	mux.Handle("/", service.New(h.serviceConfig()))
-	mux.Handle(broker.WebSocketPath, h.MQTTWebSocketHandler()) // MQTT over WebSockets (PROTOCOL.md §1.1)
+	mux.Handle("/", h.throttleREST(service.New(h.serviceConfig()))) // throttle_api.go
+	mux.Handle(broker.WebSocketPath, h.MQTTWebSocketHandler())      // MQTT over WebSockets (PROTOCOL.md §1.1)
 	s.ln = tls.NewListener(raw, &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequestClientCert, // device file upload may authenticate by certificate
@@ -88,7 +88,7 @@ func (s *httpsServer) openBlobs(h *Hub, addr net.Addr) error {
 		}
 		s.blobDir, s.tempDir = dir, true
 	}
-	store, err := blob.NewStore(s.blobDir, 0)
+	store, err := blob.OpenStore(s.blobDir, h.cfg.Blobs)
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,14 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 
+	"github.com/cloudpillar/cloudpillar/hubsim/blob"
 	"github.com/cloudpillar/cloudpillar/hubsim/broker"
 	"github.com/cloudpillar/cloudpillar/hubsim/c2d"
 	"github.com/cloudpillar/cloudpillar/hubsim/eventlog"
 	"github.com/cloudpillar/cloudpillar/hubsim/methods"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
@@ -82,6 +84,18 @@ type Config struct {
 	// IgnoreUnknownTopics drops publishes and refuses filters outside the
 	// documented topics instead of closing the connection.
 	IgnoreUnknownTopics bool
+	// Throttle, if set, makes the hub enforce an IoT Hub tier: the
+	// operation throttles and the daily message quota of PROTOCOL.md §5 on
+	// device MQTT and the REST API, with the hub's clock (Now); see
+	// throttle_api.go for what each refusal looks like. Nil is no
+	// throttling. The Go API (UpdateDesired, SendC2D, InvokeMethod, ...)
+	// is the harness's back door and is never throttled. SetThrottle
+	// changes it while the hub runs.
+	Throttle *throttle.Config
+	// Blobs sets the blob endpoint's size limits; zero fields take the
+	// defaults (256 MiB a blob, Azure's 4000 MiB a block and 5000 MiB a
+	// Put Blob).
+	Blobs blob.StoreConfig
 
 	// HTTPSAddr is the TCP address of the HTTPS endpoint (service REST
 	// API, device file upload, blob endpoint, /_sim/). Default
@@ -154,9 +168,12 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Now = time.Now
 	}
 	cfg.useDPSCA()
+	lim, err := newLimiter(cfg.Throttle)
+	if err != nil {
+		return nil, err
+	}
 	ca := cfg.CA
 	if ca == nil {
-		var err error
 		if ca, err = testpki.NewCA("Cloud Pillar hubsim CA"); err != nil {
 			return nil, err
 		}
@@ -191,11 +208,11 @@ func New(cfg Config) (*Hub, error) {
 		SASGrace:            cfg.SASGrace,
 		MaxSubscriptions:    cfg.MaxSubscriptions,
 		IgnoreUnknownTopics: cfg.IgnoreUnknownTopics,
+		Throttle:            lim,
 	})
 	if err := h.newDPS(); err != nil {
 		return nil, err
 	}
-	var err error
 	if h.state, err = openState(h); err != nil {
 		return nil, err
 	}

@@ -91,6 +91,7 @@ func (r *run) setUp() error {
 	hc := hubsim.Config{
 		Logger:     r.opt.Logger.With("component", "hubsim"),
 		OnReported: r.twins.onReported,
+		Throttle:   r.sc.Hub.Throttle(), // nil unless the scenario names a tier
 	}
 	var lab *testpki.LabPKI
 	if r.sc.Provision {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 )
 
 //go:embed default.yaml
@@ -48,8 +50,49 @@ type Scenario struct {
 	// (DESIGN.md decision 8). Zero or 1: real time.
 	TimeScale float64 `yaml:"timeScale"`
 	// Guard tunes the agents' patient-first guard.
-	Guard  Guard   `yaml:"guard"`
-	Events []Event `yaml:"events"`
+	Guard Guard `yaml:"guard"`
+	// Hub configures the simulated IoT Hub.
+	Hub    HubSettings `yaml:"hub"`
+	Events []Event     `yaml:"events"`
+}
+
+// HubSettings configure the simulated IoT Hub: `hub: {tier: S1, units: 2}`.
+type HubSettings struct {
+	// Tier makes the hub throttle like an IoT Hub of this tier (S1, S2,
+	// S3; F1 the free tier): operation rates with traffic shaping, then
+	// 429, and the daily message quota, then 403002. Empty: no throttling.
+	Tier string `yaml:"tier"`
+	// Units is the number of hub units; rates and quota scale with it.
+	// Zero is 1.
+	Units int `yaml:"units"`
+}
+
+// Throttle is the hub's throttle configuration, nil when off.
+func (h HubSettings) Throttle() *throttle.Config {
+	if h.Tier == "" {
+		return nil
+	}
+	t, _ := throttle.ParseTier(h.Tier) // validated
+	return &throttle.Config{Tier: t, Units: h.Units}
+}
+
+func (h *HubSettings) validate() error {
+	if h.Tier == "" {
+		if h.Units != 0 {
+			return fmt.Errorf("hub.units: needs hub.tier, got %d units and no tier", h.Units)
+		}
+		return nil
+	}
+	if _, err := throttle.ParseTier(h.Tier); err != nil {
+		return fmt.Errorf("hub.tier: must be S1, S2 or S3 (or F1), got %q", h.Tier)
+	}
+	if h.Units == 0 {
+		h.Units = 1
+	}
+	if _, err := throttle.New(*h.Throttle()); err != nil {
+		return fmt.Errorf("hub.units: %d units of %s: must be at least 1 (exactly 1 for F1)", h.Units, h.Tier)
+	}
+	return nil
 }
 
 // Backoff is the agents' reconnect policy.
@@ -159,6 +202,9 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("timeScale: must not be negative, got %v", s.TimeScale)
 	case s.Guard.QuietPeriod < 0 || s.Guard.Lease < 0:
 		return fmt.Errorf("guard: quietPeriod and lease must not be negative")
+	}
+	if err := s.Hub.validate(); err != nil {
+		return err
 	}
 	for i, e := range s.Events {
 		if err := s.validateEvent(e); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/dps"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
@@ -35,6 +36,7 @@ type hubFlags struct {
 	state, hostName, mqttAddr, httpsAddr string
 	dpsMQTT, dpsHTTPS                    string
 	register                             []string
+	throttle                             *throttle.Config // --tier, --units; nil: off
 }
 
 func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err error) {
@@ -47,8 +49,13 @@ func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err 
 	flags.StringVar(&f.dpsMQTT, "dps-mqtt", "127.0.0.1:8884", "DPS MQTT/TLS listen `ADDR` (served when DIR holds a lab PKI: cloudpillar pki init --out DIR)")
 	flags.StringVar(&f.dpsHTTPS, "dps-https", "127.0.0.1:8443", "DPS service REST API listen `ADDR` (enrollments); empty: off")
 	register := flags.String("register", "", "comma-separated device `IDs` to register at start")
+	tier := flags.String("tier", "", "throttle like an IoT Hub of `TIER` S1, S2 or S3 (F1: free): operation rates with traffic shaping, then 429; the daily message quota, then 403002 (default: off)")
+	units := flags.Int("units", 1, "hub `N` units for --tier (rates and quota scale with units)")
 	if help, err = parseCommandFlags(flags, args, "hub"); help || err != nil {
 		return f, help, err
+	}
+	if f.throttle, err = parseTierFlags(*tier, *units); err != nil {
+		return f, false, err
 	}
 	for _, id := range strings.Split(*register, ",") {
 		if id = strings.TrimSpace(id); id == "" {
@@ -60,6 +67,29 @@ func parseHubFlags(args []string, stderr io.Writer) (f hubFlags, help bool, err 
 		f.register = append(f.register, id)
 	}
 	return f, false, nil
+}
+
+// parseTierFlags turns --tier and --units into the hub's throttle (nil
+// without --tier).
+func parseTierFlags(tier string, units int) (*throttle.Config, error) {
+	if tier == "" {
+		if units != 1 {
+			return nil, fmt.Errorf("%w: hub: --units needs --tier", errUsage)
+		}
+		return nil, nil
+	}
+	t, err := throttle.ParseTier(tier)
+	if err != nil {
+		return nil, fmt.Errorf("%w: hub: --tier: %v", errUsage, err)
+	}
+	if units < 1 {
+		return nil, fmt.Errorf("%w: hub: --units: must be at least 1, got %d", errUsage, units)
+	}
+	cfg := &throttle.Config{Tier: t, Units: units}
+	if _, err := throttle.New(*cfg); err != nil { // F1 has one unit
+		return nil, fmt.Errorf("%w: hub: --units: %v", errUsage, err)
+	}
+	return cfg, nil
 }
 
 // runHub implements `cloudpillar hub`: it serves hubsim standalone on the
@@ -90,7 +120,7 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := writeHubInfo(dir, info); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
-	printHubHelp(stdout, dir, info)
+	printHubHelp(stdout, dir, info, f.throttle)
 	reg.poll(ctx, dir)
 	log.Info("stopping hub")
 	return nil
@@ -108,7 +138,7 @@ func startHub(dir string, f hubFlags, log *slog.Logger) (*hubsim.Hub, hubInfo, e
 		return nil, hubInfo{}, err
 	}
 	cfg := hubsim.Config{HostName: f.hostName, MQTTAddr: f.mqttAddr, HTTPSAddr: f.httpsAddr,
-		StateDir: dir, CA: ca, Policies: hubPolicies(key), Logger: log}
+		StateDir: dir, CA: ca, Policies: hubPolicies(key), Logger: log, Throttle: f.throttle}
 	if err := withDPS(&cfg, dir, f); err != nil {
 		return nil, hubInfo{}, err
 	}
@@ -279,15 +309,16 @@ func (r *hubRegistrar) poll(ctx context.Context, dir string) {
 	}
 }
 
-// printHubHelp tells the user where the hub listens and how to point an
-// agent at it.
-func printHubHelp(w io.Writer, dir string, info hubInfo) {
+// printHubHelp tells the user where the hub listens, how it throttles and
+// how to point an agent at it.
+func printHubHelp(w io.Writer, dir string, info hubInfo, tier *throttle.Config) {
 	example, _ := agentConfigYAML(info, "<ID>", filepath.Join(dir, devicesDir, "<ID>"))
 	fmt.Fprintf(w, `Cloud Pillar lab hub %q
   MQTT/TLS  %s
   HTTPS     %s (service REST API, file upload, blobs, /_sim/)
   CA        %s
   state     %s (hub.json holds the service connection string; hub.db the devices and twins)
+  tier      %s
 
 Add a device (registered here within %v) and run its agent:
   cloudpillar pki device --id <ID> --state %s
@@ -296,8 +327,24 @@ Add a device (registered here within %v) and run its agent:
 The agent config pki writes looks like this:
 %s
 Ctrl-C stops the hub.
-`, info.HostName, info.MQTTAddress, info.HTTPSAddress, info.CAFile, dir, hubScanInterval,
+`, info.HostName, info.MQTTAddress, info.HTTPSAddress, info.CAFile, dir, hubTierLine(tier), hubScanInterval,
 		dir, filepath.Join(dir, devicesDir, "<ID>", agentConfigFile), hubIndent(string(example), "  "))
+}
+
+// hubTierLine says which IoT Hub tier the hub throttles like, if any.
+func hubTierLine(cfg *throttle.Config) string {
+	if cfg == nil {
+		return "off (--tier S1|S2|S3 --units N turns IoT Hub throttling on)"
+	}
+	lim, err := throttle.New(*cfg)
+	if err != nil {
+		return "invalid: " + err.Error() // parseTierFlags validated it
+	}
+	c := lim.Config()
+	return fmt.Sprintf("%s x %d: %.0f D2C sends/s (shaped up to %v, then the connection is closed), "+
+		"%.0f twin updates/s, %d messages a day (metered in %d-byte chunks)",
+		c.Tier, c.Units, lim.Rate(throttle.D2C), c.ShapingDelay, lim.Rate(throttle.TwinUpdates), c.DailyQuota,
+		throttle.MeterSize(c.Tier))
 }
 
 func hubIndent(s, prefix string) string {

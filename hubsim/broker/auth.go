@@ -32,6 +32,9 @@ func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	case err != nil:
 		return h.refuse(cl, pk, codeNotAuthorized, err)
 	}
+	if err := h.admitConnect(); err != nil {
+		return h.refuse(cl, pk, codeServerUnavailable, err)
+	}
 	return nil
 }
 

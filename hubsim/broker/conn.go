@@ -29,6 +29,8 @@ type conn struct {
 	stopped bool              // guarded by mu
 	lastPID uint16            // last packet id used for C2D; guarded by mu
 	c2d     map[uint16]uint64 // C2D packet id -> lock token; guarded by mu
+	held    []heldMessage     // telemetry held by traffic shaping, oldest first; guarded by mu
+	shaper  *time.Timer       // releases held telemetry when the oldest is due; guarded by mu
 }
 
 // newConn describes cl from its CONNECT (already authenticated).
@@ -86,7 +88,9 @@ func (c *conn) armExpiry(now time.Time, grace time.Duration, log *slog.Logger) {
 	})
 }
 
-// stop ends the connection's timer; it is idempotent.
+// stop ends the connection's timers and drops the telemetry traffic
+// shaping still holds (never acknowledged, so the device sends it again);
+// it is idempotent.
 func (c *conn) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -94,6 +98,10 @@ func (c *conn) stop() {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	if c.shaper != nil {
+		c.shaper.Stop()
+	}
+	c.held = nil
 }
 
 // track assigns a packet id to a QoS 1 C2D delivery with lockToken.

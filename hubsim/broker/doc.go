@@ -12,9 +12,13 @@
 // properties the hub stamps) in the event log before the PUBACK leaves,
 // records will messages as telemetry, answers twin requests, writes
 // direct-method requests and correlates their responses, and delivers
-// cloud-to-device messages with QoS 1, completing them on PUBACK.
-// WebSocket serves the same MQTT over WebSockets for the HTTPS server to
-// mount at /$iothub/websocket.
+// cloud-to-device messages with QoS 1, completing them on PUBACK. With a
+// throttle.Limiter (an IoT Hub tier) it refuses connects over the rate with
+// CONNACK 0x03, answers twin requests over their rate with 429 (403002
+// over the daily quota), holds telemetry over the D2C rate before its
+// PUBACK (traffic shaping) and closes the connection of a device whose
+// telemetry is refused (throttle.go). WebSocket serves the same MQTT over
+// WebSockets for the HTTPS server to mount at /$iothub/websocket.
 //
 // Security property (DESIGN.md decision 2): `$iothub/...` responses and
 // requests are written to the one connection concerned, with
@@ -25,6 +29,8 @@
 // (a map lookup, a topic parse). The connection table is a sync.Map read
 // without locks; connect and disconnect serialise on one mutex so the
 // registry's connection state follows takeovers exactly. Lock order: Hook.mu,
-// then conn.mu, then the stores' own mutexes. It imports mochi and
-// hubsim's own packages, nothing from the agent.
+// then conn.mu, then the stores' own mutexes (the limiter's among them).
+// Held telemetry is released by one timer per connection, stopped with the
+// connection. It imports mochi and hubsim's own packages, nothing from the
+// agent.
 package broker

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/methods"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
 )
 
@@ -28,6 +30,7 @@ const (
 // CONNACK return codes of MQTT 3.1.1 the hook sends itself.
 const (
 	codeUnacceptableProtocol = 0x01
+	codeServerUnavailable    = 0x03 // connection throttled (agent/hub maps it to hub.ErrThrottled)
 	codeNotAuthorized        = 0x05
 )
 
@@ -69,6 +72,10 @@ type Config struct {
 	// SUBACK 0x80, instead of closing the connection as the hub was
 	// observed to do (PROTOCOL.md §10).
 	IgnoreUnknownTopics bool
+	// Throttle, if set, applies an IoT Hub tier's throttles and daily
+	// quota to connects, telemetry and twin requests (throttle.go); nil
+	// is no throttling. Hook.SetThrottle changes it.
+	Throttle *throttle.Limiter
 }
 
 func (c *Config) fill() {
@@ -99,12 +106,16 @@ type Hook struct {
 
 	mu    sync.Mutex // serialises session start and end (and their registry updates)
 	conns sync.Map   // identity -> *conn, the current connection; stored and deleted under mu
+
+	limiter atomic.Pointer[throttle.Limiter] // nil: no throttling
 }
 
 // NewHook returns a hook for cfg.
 func NewHook(cfg Config) *Hook {
 	cfg.fill()
-	return &Hook{cfg: cfg}
+	h := &Hook{cfg: cfg}
+	h.limiter.Store(cfg.Throttle)
+	return h
 }
 
 // ID names the hook.

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/eventlog"
 	"github.com/cloudpillar/cloudpillar/hubsim/methods"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 	"github.com/cloudpillar/cloudpillar/hubsim/topic"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
 )
@@ -24,9 +25,10 @@ const (
 
 // OnPublish handles everything a device publishes. Nothing is routed
 // through the broker: telemetry goes to the event log (before mochi sends
-// the PUBACK, so an acknowledged message is always recorded), twin requests
-// are answered on the asking connection only and method responses complete
-// the call made on that connection.
+// the PUBACK, so an acknowledged message is always recorded; under
+// throttling it may be held and acknowledged later, throttle.go), twin
+// requests are answered on the asking connection only and method responses
+// complete the call made on that connection.
 func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	t, err := topic.Parse(pk.TopicName)
 	if err != nil {
@@ -35,7 +37,7 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	switch t.Kind {
 	case topic.KindTelemetry:
-		h.recordTelemetry(cl, t, pk)
+		return pk, h.recordTelemetry(cl, t, pk)
 	case topic.KindTwinGet:
 		h.twinGet(cl, t)
 	case topic.KindTwinPatchReported:
@@ -47,14 +49,21 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 }
 
 // recordTelemetry appends a D2C message to the event log, stamped with the
-// properties the hub adds (PROTOCOL.md §2.1). A message on another
-// identity's topic (possible only with IgnoreUnknownTopics) is dropped.
-func (h *Hook) recordTelemetry(cl *mqtt.Client, t topic.Topic, pk packets.Packet) {
+// properties the hub adds (PROTOCOL.md §2.1), and returns what OnPublish
+// tells mochi: CodeSuccessIgnore to acknowledge now, ErrRejectPacket when
+// the throttle holds or refuses the message (shapeTelemetry). A message on
+// another identity's topic (possible only with IgnoreUnknownTopics) is
+// dropped.
+func (h *Hook) recordTelemetry(cl *mqtt.Client, t topic.Topic, pk packets.Packet) error {
 	c := h.conn(cl.ID)
 	if c == nil || t.DeviceID != c.deviceID || t.ModuleID != c.moduleID {
-		return
+		return packets.CodeSuccessIgnore
+	}
+	if lim := h.Throttle(); lim != nil && c.cl == cl { // not a connection being taken over
+		return h.shapeTelemetry(lim, c, t, pk)
 	}
 	h.record(c, t.Props, pk.Payload, pk.FixedHeader.Retain, false)
+	return packets.CodeSuccessIgnore
 }
 
 func (h *Hook) record(c *conn, props []topic.Prop, body []byte, retain, will bool) {
@@ -115,20 +124,28 @@ func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 }
 
 func (h *Hook) twinGet(cl *mqtt.Client, t topic.Topic) {
+	if !h.admitTwin(cl, t.RID, throttle.TwinReads) {
+		return
+	}
 	doc, err := h.cfg.Twins.DeviceDoc(cl.ID)
 	if err != nil {
 		h.replyError(cl, t.RID, err)
 		return
 	}
+	h.charge(len(doc))
 	h.reply(cl, FilterTwinResponses, topic.TwinResponse(200, t.RID, 0), doc)
 }
 
 func (h *Hook) twinPatchReported(cl *mqtt.Client, t topic.Topic, body []byte) {
+	if !h.admitTwin(cl, t.RID, throttle.TwinUpdates) {
+		return
+	}
 	v, err := h.cfg.Twins.PatchReported(cl.ID, body)
 	if err != nil {
 		h.replyError(cl, t.RID, err)
 		return
 	}
+	h.charge(len(body))
 	if h.cfg.OnReported != nil {
 		h.cfg.OnReported(cl.ID, v, body)
 	}

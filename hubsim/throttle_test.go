@@ -1,0 +1,100 @@
+package hubsim_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent"
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
+	"github.com/cloudpillar/cloudpillar/hubsim"
+	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
+)
+
+// throttleFloor is the agent's wait after a 429 in this test (production:
+// at least 10 s).
+const throttleFloor = 250 * time.Millisecond
+
+// TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops
+// (REQ-NET-001; PROTOCOL.md §5): on a throttled hub whose clock stands
+// still, the production agent's telemetry is shaped and then refused (the
+// hub closes its connection) and its twin reads after reconnecting get
+// 429, which the agent honours with its throttle floor instead of retrying
+// in a tight loop. It keeps producing; once throttling is turned off every
+// message it accepted reaches the hub.
+func TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops(t *testing.T) {
+	noLeaks(t)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	h := hubtest.NewHub(t, hubsim.Config{
+		Now: func() time.Time { return time.Unix(0, clock.Load()) },
+		Throttle: &throttle.Config{Tier: throttle.S1, ShapingDelay: 500 * time.Millisecond,
+			Rates: map[throttle.Class]float64{throttle.D2C: 5, throttle.TwinReads: 2}},
+	})
+	a, stop := runThrottledAgent(t, h, "dev-t")
+
+	start := time.Now()
+	hubtest.Eventually(t, 20*time.Second, func() bool {
+		st := h.ThrottleStats()
+		return st.Throttled[throttle.D2C] >= 1 && st.Throttled[throttle.TwinReads] >= 3
+	}, "agent not throttled on both telemetry and twin reads: %+v", h.ThrottleStats())
+	window, st := time.Since(start), h.ThrottleStats()
+	// After its first 429 the agent waits at least the floor before each
+	// redial, so 429s come no faster than one per floor.
+	if max429 := int64(window/throttleFloor) + 2; st.Throttled[throttle.TwinReads] > max429 {
+		t.Fatalf("%d twin 429s in %v, want at most %d with a %v floor", st.Throttled[throttle.TwinReads], window, max429, throttleFloor)
+	}
+	if st.Shaped[throttle.D2C] == 0 {
+		t.Fatalf("no telemetry was shaped before being refused: %+v", st)
+	}
+	held := a.Stats().Pending
+	t.Logf("throttled for %v: %+v; %d messages waiting in the agent", window.Round(time.Millisecond), st, held)
+
+	if err := h.SetThrottle(nil); err != nil {
+		t.Fatal(err)
+	}
+	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Delivered >= int64(held) },
+		"agent delivered %d after throttling stopped, %d were waiting", a.Stats().Delivered, held)
+	a.SetProducing(false)
+	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Pending == 0 },
+		"%d messages still pending", a.Stats().Pending)
+	stop()
+	checkDelivery(t, h, a, "dev-t")
+}
+
+// runThrottledAgent runs the real agent for id sampling every 20 ms with a
+// short throttle floor and send timeout; stop ends it (also at cleanup).
+func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string) (a *agent.Agent, stop func()) {
+	t.Helper()
+	a, err := agent.New(agent.Config{
+		Hub:               hubtest.SessionConfig(h, id, hubtest.Device(t, h, id)),
+		TelemetryInterval: 20 * time.Millisecond,
+		Boot:              1,
+		Backoff:           backoff.Policy{Base: 50 * time.Millisecond, Cap: 200 * time.Millisecond},
+		ThrottleFloor:     throttleFloor,
+		SendTimeout:       5 * time.Second,
+		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(ctx) })
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			if err := a.Close(); err != nil {
+				t.Errorf("agent Close: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return a, stop
+}
