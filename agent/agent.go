@@ -112,27 +112,9 @@ func New(cfg Config) (*Agent, error) {
 		a.cfg.Boot = boot
 	}
 	a.gate = guard.NewGate(guard.New(cfg.Guard), cfg.Now, time.After)
-	if len(cfg.Logs.Sources) > 0 {
-		if err := a.openLogs(); err != nil {
-			a.release()
-			return nil, err
-		}
-	}
-	a.twin = twin.New(a.writableProperties()...)
-	a.renewRetry = backoff.New(backoff.Policy{Base: time.Minute, Cap: time.Hour}, cfg.Rand)
-	if cfg.Updates != nil {
-		if err := a.openUpdates(); err != nil {
-			a.release()
-			return nil, err
-		}
-	}
-	if cfg.AuditLogPath != "" {
-		al, err := guard.OpenAuditLog(cfg.AuditLogPath)
-		if err != nil {
-			a.release()
-			return nil, fmt.Errorf("agent audit log: %w", err)
-		}
-		a.audit = al
+	if err := a.openSubsystems(); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if cfg.HostMetrics {
 		a.host = telemetry.NewHostSampler(0, cfg.Now)
@@ -140,6 +122,30 @@ func New(cfg Config) (*Agent, error) {
 	a.producing.Store(true)
 	a.interval.Store(int64(cfg.TelemetryInterval))
 	return a, nil
+}
+
+// openSubsystems opens the audit log first (log delivery ships it, and
+// updates write to it), then log delivery, the twin and updates.
+func (a *Agent) openSubsystems() error {
+	cfg := a.cfg
+	if cfg.AuditLogPath != "" {
+		al, err := guard.OpenAuditLog(cfg.AuditLogPath)
+		if err != nil {
+			return fmt.Errorf("agent audit log: %w", err)
+		}
+		a.audit = al
+	}
+	if len(cfg.Logs.Sources) > 0 {
+		if err := a.openLogs(); err != nil {
+			return err
+		}
+	}
+	a.twin = twin.New(a.writableProperties()...)
+	a.renewRetry = backoff.New(backoff.Policy{Base: time.Minute, Cap: time.Hour}, cfg.Rand)
+	if cfg.Updates != nil {
+		return a.openUpdates()
+	}
+	return nil
 }
 
 // writableProperties are the desired properties the agent accepts, each

@@ -43,7 +43,13 @@ type Config struct {
 	Updates *UpdatesConfig
 	// Logs configures log delivery (agent/logship); no sources: off.
 	Logs LogsConfig
-	// AuditLogPath, if set, receives every guard decision as a JSON line.
+	// AuditLogPath, if set, is the append-only audit log: every guard
+	// decision, every update decision (agent/update: accepted, rejected,
+	// paused, activated, committed, rolled back, downgrade, root rotation)
+	// and every applyUpdate request, one JSON object per line
+	// (guard.AuditEntry). With log delivery on (Logs has sources) it is
+	// also the log source "audit" (LogsConfig.Sources), unless a
+	// configured source already has that name or the audit kind.
 	AuditLogPath string
 	// HostMetrics adds the host's CPU, memory, disk, uptime and network
 	// figures (gopsutil) to every full telemetry sample. Off in simulation,

@@ -24,6 +24,14 @@
 // the agent accepted is delivered at least once across partitions, restarts
 // and power loss; ids are stable, so duplicates are countable.
 //
+// Direct methods: reboot, uploadLogs (with log delivery) and applyUpdate
+// (with updates). The disruptive ones ask the patient-first guard first and
+// answer 202 {"status":"deferred","reason","retryAt"} while it holds them;
+// applyUpdate adds "runsAfter", since its deployment goes on by itself.
+// With AuditLogPath, the guard's, the update manager's and these methods'
+// decisions go to one append-only JSON-lines audit log, which log delivery
+// ships as the source "audit".
+//
 // Lifecycle: New (opens the store, no goroutines), Run(ctx) until ctx ends,
 // then Close (releases the store). The agent never imports the harness
 // (hubsim, devsim, chaos, scenarios, features, reports, cloud); a test in

@@ -77,3 +77,62 @@ func TestUploadLogsMethodDeliversARedactedLogToTheHub(t *testing.T) {
 		t.Fatalf("uploaded log = %q, want it redacted and otherwise whole", text)
 	}
 }
+
+// TestAuditLogIsShippedAsTheAuditSource: with an audit log and log
+// delivery configured, the audit log is the built-in source "audit":
+// uploadLogs {"sources":["audit"]} delivers it, unredacted, with the
+// guard's decisions in it (every decision goes into an append-only audit
+// log that is shipped off the device).
+func TestAuditLogIsShippedAsTheAuditSource(t *testing.T) {
+	h := hubtest.NewHub(t, hubsim.Config{})
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "audit"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{}
+	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+		c.Now = clock.now
+		c.Guard = guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute}
+		c.AuditLogPath = filepath.Join(dir, "audit", "audit.log")
+		c.Logs = agent.LogsConfig{
+			Sources:      []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: dir, Patterns: []string{"*.log"}}},
+			HTTPSAddress: h.HTTPSAddr(),
+		}
+	})
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	status, body, err := h.InvokeMethod(context.Background(), "dev-1", "uploadLogs", []byte(`{"sources":["audit"]}`), 10*time.Second)
+	if err != nil || status != 200 {
+		t.Fatalf("uploadLogs audit = %d %s %v", status, body, err)
+	}
+	var job struct{ JobID string }
+	json.Unmarshal(body, &job)
+	hubtest.Eventually(t, 30*time.Second, func() bool {
+		clock.advance(time.Second)
+		st, _ := reportedAck(t, h, "dev-1", logship.ReportedUploads)[job.JobID].(map[string]any)
+		return st != nil && st["state"] == "done"
+	}, "job %s not done in the twin", job.JobID)
+	notes := h.FileNotifications()
+	if len(notes) != 1 || !strings.Contains(notes[0].BlobName, "/audit/audit.log") {
+		t.Fatalf("file notifications = %+v, want the audit log", notes)
+	}
+	raw, err := h.ReadBlob(notes[0].BlobName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"action":"case-state","decision":"idle"`, `"action":"upload","decision":"defer","reason":"quiet period after case"`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("uploaded audit log lacks %s:\n%s", want, text)
+		}
+	}
+	if local, err := os.ReadFile(filepath.Join(dir, "audit", "audit.log")); err != nil || !bytes.HasPrefix(local, text) {
+		t.Errorf("uploaded audit log is not the file's first %d bytes as written (err %v)", len(text), err)
+	}
+}

@@ -15,20 +15,32 @@ import (
 
 // TestEverythingTheAgentSaysIsDeclaredInItsModel checks the agent against
 // its DTDL interface: every writable property it accepts, every read-only
-// property it reports and every telemetry field it sends.
+// property it reports, every direct method it answers and every telemetry
+// field it sends.
 func TestEverythingTheAgentSaysIsDeclaredInItsModel(t *testing.T) {
 	in, err := model.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Config{
+	r := newUpdateRig(t)
+	cfg := agent.Config{
 		Hub:  hub.Config{DeviceID: "d", HostName: "h", Certificate: tls.Certificate{Certificate: [][]byte{{1}}}},
 		Logs: agent.LogsConfig{Sources: []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: t.TempDir(), Patterns: []string{"*.log"}}}},
-	})
+	}
+	r.configure(&cfg, &fakeClock{})
+	a, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	for _, name := range a.DirectMethods() {
+		if !in.Has("Command", name, false) {
+			t.Errorf("direct method %q is not declared as a command in %s", name, model.ID)
+		}
+	}
+	if len(a.DirectMethods()) != 3 {
+		t.Errorf("direct methods = %v, want reboot, uploadLogs and applyUpdate", a.DirectMethods())
+	}
 	for _, name := range a.WritableProperties() {
 		if !in.Has("Property", name, true) {
 			t.Errorf("writable property %q is not declared writable in %s", name, model.ID)

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/guard"
@@ -65,13 +67,31 @@ func (a *Agent) writeAudit() {
 	}
 }
 
+// methods are the agent's direct methods, by name (DTDL commands:
+// agent/model).
+func (a *Agent) methods() map[string]hub.MethodHandler {
+	m := map[string]hub.MethodHandler{"reboot": a.rebootMethod}
+	if a.logs != nil {
+		m[logship.MethodUploadLogs] = a.logs.UploadLogsMethod
+	}
+	if a.updates != nil {
+		m[MethodApplyUpdate] = a.applyUpdateMethod
+	}
+	return m
+}
+
+// DirectMethods names the direct methods the agent answers.
+func (a *Agent) DirectMethods() []string {
+	return slices.Sorted(maps.Keys(a.methods()))
+}
+
 // registerMethods subscribes the session to the agent's direct methods.
 func (a *Agent) registerMethods(ctx context.Context, s *hub.Session) error {
-	if err := s.RegisterMethod(ctx, "reboot", a.rebootMethod); err != nil {
-		return err
-	}
-	if a.logs != nil {
-		return s.RegisterMethod(ctx, logship.MethodUploadLogs, a.logs.UploadLogsMethod)
+	methods := a.methods()
+	for _, name := range slices.Sorted(maps.Keys(methods)) {
+		if err := s.RegisterMethod(ctx, name, methods[name]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -22,13 +22,19 @@ const (
 // overflow the oldest are dropped and the next Drain says how many.
 const MaxPendingAudit = 1024
 
-// AuditEntry is one line of the append-only audit log.
+// AuditEntry is one line of the append-only audit log. The guard writes
+// its own decisions; other subsystems (agent/update, the agent's direct
+// methods) write theirs in the same shape, naming their own Action and
+// Decision and putting what identifies the decision in Details.
 type AuditEntry struct {
 	At       time.Time `json:"at"`
-	Action   string    `json:"action"`   // an Action's name, AuditCaseState or AuditDropped
-	Decision string    `json:"decision"` // DecisionDefer, DecisionResume, DecisionAllow, or a case state
+	Action   string    `json:"action"`   // an Action's name, AuditCaseState, AuditDropped, or another subsystem's
+	Decision string    `json:"decision"` // DecisionDefer, DecisionResume, DecisionAllow, a case state, or another subsystem's
 	Reason   string    `json:"reason,omitempty"`
 	RetryAt  time.Time `json:"retryAt,omitzero"`
+	// Details identify what was decided (workflow, update id, result
+	// code...); JSON-friendly values only, never PHI or key material.
+	Details map[string]any `json:"details,omitempty"`
 }
 
 // auditTrail is a bounded queue of entries; not safe for concurrent use.

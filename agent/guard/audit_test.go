@@ -32,6 +32,8 @@ func TestAuditLogAppendsJSONLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guard-audit.jsonl")
 	e1 := AuditEntry{At: t0, Action: "download", Decision: DecisionDefer, Reason: ReasonLive}
 	e2 := AuditEntry{At: t0.Add(time.Minute), Action: "activate", Decision: DecisionAllow}
+	e3 := AuditEntry{At: t0.Add(2 * time.Minute), Action: "update", Decision: "rejected", Reason: "rollback",
+		Details: map[string]any{"workflow": "wf-1", "resultCode": 0}}
 
 	tests := []struct {
 		name    string
@@ -41,11 +43,13 @@ func TestAuditLogAppendsJSONLines(t *testing.T) {
 		{"fresh file", "", []string{
 			`{"at":"2026-06-01T10:00:00Z","action":"download","decision":"defer","reason":"patient case live"}`,
 			`{"at":"2026-06-01T10:01:00Z","action":"activate","decision":"allow"}`,
+			`{"at":"2026-06-01T10:02:00Z","action":"update","decision":"rejected","reason":"rollback","details":{"resultCode":0,"workflow":"wf-1"}}`,
 		}},
 		{"torn last line", `{"at":"2026-06`, []string{
 			"",
 			`{"at":"2026-06-01T10:00:00Z","action":"download","decision":"defer","reason":"patient case live"}`,
 			`{"at":"2026-06-01T10:01:00Z","action":"activate","decision":"allow"}`,
+			`{"at":"2026-06-01T10:02:00Z","action":"update","decision":"rejected","reason":"rollback","details":{"resultCode":0,"workflow":"wf-1"}}`,
 		}},
 	}
 	for _, tc := range tests {
@@ -69,7 +73,7 @@ func TestAuditLogAppendsJSONLines(t *testing.T) {
 			if l, err = OpenAuditLog(path); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Append(e2); err != nil {
+			if err := l.Append(e2, e3); err != nil {
 				t.Fatal(err)
 			}
 			l.Close()

@@ -67,6 +67,14 @@ func (g *Gate) Allow(action Action) Decision {
 	return d
 }
 
+// Peek asks the guard about action now without recording the decision
+// (Guard.Peek).
+func (g *Gate) Peek(action Action) Decision {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.guard.Peek(action, g.now())
+}
+
 func (g *Gate) allow(action Action) (Decision, <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

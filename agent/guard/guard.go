@@ -139,6 +139,11 @@ func (g *Guard) Allow(action Action, now time.Time) Decision {
 	return d
 }
 
+// Peek is what Allow would decide for action at now, without recording
+// the decision: no deferral is counted and nothing is audited. It answers
+// "when would this run", for a caller that does not run it itself.
+func (g *Guard) Peek(action Action, now time.Time) Decision { return g.decide(action, now) }
+
 func (g *Guard) decide(action Action, now time.Time) Decision {
 	if !action.valid() {
 		return Decision{Reason: ReasonUnknownAction}

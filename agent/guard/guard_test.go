@@ -369,3 +369,40 @@ func TestConfigCannotLowerTheFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestPeekDecidesWithoutRecording: Peek answers what Allow would, but
+// counts no deferral and audits nothing (it serves "when would this run"
+// questions, such as the applyUpdate method's runsAfter).
+func TestPeekDecidesWithoutRecording(t *testing.T) {
+	win, err := ParseWindow("0 2 * * *", time.Hour, "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := New(Config{QuietPeriod: time.Minute, Windows: []Window{win}})
+	g.Observe(device.CaseLive, t0)
+	tests := []struct {
+		name   string
+		at     time.Time
+		action Action
+	}{
+		{"quiet period after a case", t0.Add(time.Second), Activate},
+		{"outside the window", t0.Add(2 * time.Minute), Activate},
+		{"download when idle", t0.Add(2 * time.Minute), Download},
+	}
+	g.Observe(device.CaseIdle, t0.Add(time.Second))
+	g.Observe(device.CaseIdle, t0.Add(2*time.Minute))
+	g.Drain()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.Status(tc.at).Deferrals
+			peek := g.Peek(tc.action, tc.at)
+			if n, d := len(g.Audit()), g.Status(tc.at).Deferrals; n != 0 || d != before {
+				t.Fatalf("Peek recorded: %d audit entries, deferrals %d -> %d", n, before, d)
+			}
+			if allow := g.Allow(tc.action, tc.at); allow != peek {
+				t.Errorf("Peek(%s) = %+v, Allow = %+v", tc.action, peek, allow)
+			}
+			g.Drain()
+		})
+	}
+}

@@ -14,6 +14,26 @@
 // the caller persists the result. A root set can also disable signing keys
 // by RFC 7638 thumbprint.
 //
+// Root rotation. A deployment may name a rootKeyPackageUrl. Before the
+// deployment is verified the Manager fetches that root key package
+// (RootPackage: {"roots": <root set JSON>, "signatures": [detached
+// compact JWS...]}, at most MaxRootPackageBytes, no guard wait: it is
+// metadata, like the manifest in the twin). A package holding the roots
+// in force changes nothing; any other must pass Roots.Rotate against the
+// roots in force (a replayed older set is ReasonRootRollback, one not
+// signed by the current roots ReasonRootSignature). An accepted package is
+// appended to the chain in the RootStore before the new roots are used,
+// and the deployment's manifest is then verified against them. Any
+// failure (unreachable, oversize, malformed, not persisted, refused)
+// rejects the deployment with a result code naming it: fail closed, since
+// a package that cannot be fetched may be the one revoking a key. At start
+// NewManager replays the persisted chain over the built-in roots, each
+// package verified again; a record that does not decode or a package that
+// no longer verifies is reported (RootsProblem, the log, the audit log)
+// and the roots reached before it stay in force, so a damaged record never
+// stops the agent. A package superseded by newer built-in roots is
+// skipped.
+//
 // Manifest. The signed updateManifest is the manufacturer's inner manifest
 // (Manifest): update id, update line, a release counter, an expiry, the
 // compatible manufacturer/model/hardware ids, and the exact size and
@@ -60,13 +80,25 @@
 // record, so a step that kills the device every time ends the workflow.
 // installedUpdateId changes only at commit.
 //
+// Audit. With ManagerConfig.Audit every decision is appended to the
+// append-only audit log in the guard's AuditEntry shape, Action
+// AuditAction: accepted (with the signing chain and counters), a signed
+// downgrade, rejected and failed (with the result codes), guard pauses and
+// resumptions of download, install and activation, activating, activated,
+// committed, rolling back, rolled back, cancelled, and root rotations.
+//
+// Apply now. Pending names the deployment in progress or about to start
+// and the guard action its next step waits for; Nudge ends a wait before a
+// retry at once and makes Run re-evaluate. Neither widens the guard: the
+// agent's applyUpdate direct method uses them.
+//
 // Twin. Manager.HandleDesired takes the desired deviceUpdate component;
 // Manager reports the whole component (ADU's agent object, plus our guard,
 // deferral and phase fields) through ManagerConfig.Report after every
 // change, as JSON-friendly maps.
 //
-// Records. RecordStore keeps the state and download progress as JSON in
-// any Records store; the agent's *outbox.Store is one (upload records under
+// Records. RecordStore keeps the state, download progress and accepted
+// root key packages as JSON in any Records store; the agent's *outbox.Store is one (upload records under
 // keys starting with KeyPrefix).
 //
 // Purity and concurrency. Verify and the Record methods take the time and

@@ -63,6 +63,10 @@ type DownloadConfig struct {
 	RetryBase time.Duration
 	// Notice hears about guard deferrals. Nil: nobody.
 	Notice Notice
+	// Nudge, if set, returns a channel whose closing cuts the current wait
+	// before a retry short (the applyUpdate direct method). The failed
+	// request still counts towards MaxAttempts.
+	Nudge func() <-chan struct{}
 	// Logger receives progress and retries. Nil discards.
 	Logger *slog.Logger
 }
@@ -162,12 +166,20 @@ func (d *Downloader) Fetch(ctx context.Context, entry FileEntry, url string) (st
 			delay := bo.Next()
 			d.cfg.Logger.Warn("download request failed; will resume", "file", entry.Name, "done", p.check.Written(),
 				"err", err, "retryIn", delay.Round(time.Millisecond).String())
-			if err := sleepUntil(ctx, nil, delay); err != nil {
+			if err := sleepUntil(ctx, d.nudged(), delay); err != nil {
 				return "", d.stop(p, err)
 			}
 		}
 	}
 	return d.finish(p)
+}
+
+// nudged is the channel that cuts a retry wait short (nil: none).
+func (d *Downloader) nudged() <-chan struct{} {
+	if d.cfg.Nudge == nil {
+		return nil
+	}
+	return d.cfg.Nudge()
 }
 
 // stop saves progress when ctx ended and returns cause.

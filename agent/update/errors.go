@@ -35,6 +35,7 @@ const (
 	ReasonCommit             Reason = 25 // the new slot could not be committed; rolled back
 	ReasonCancelled          Reason = 26 // the service cancelled the workflow
 	ReasonAttempts           Reason = 27 // a step kept failing across restarts (power loss, crash)
+	ReasonRootPackage        Reason = 28 // root key package unreachable, malformed, or not persisted
 )
 
 var reasonNames = map[Reason]string{
@@ -65,6 +66,7 @@ var reasonNames = map[Reason]string{
 	ReasonCommit:             "commit",
 	ReasonCancelled:          "cancelled",
 	ReasonAttempts:           "attempts",
+	ReasonRootPackage:        "root-package",
 }
 
 // String names the reason, e.g. "rollback".
@@ -84,7 +86,7 @@ func (r Reason) Error() string { return "update: " + r.String() }
 // for errno; 0xC is ours.
 const (
 	FacilityCloudPillar = 0xC
-	ComponentVerify     = 0x01 // metadata and file verification (reasons 1-19)
+	ComponentVerify     = 0x01 // metadata and file verification (reasons 1-19, 28)
 	ComponentDownload   = 0x02 // retrieval
 	ComponentInstall    = 0x03 // the inactive slot
 	ComponentActivate   = 0x04 // activation, health check, commit

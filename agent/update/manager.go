@@ -19,11 +19,23 @@ const (
 
 // ManagerConfig builds a Manager.
 type ManagerConfig struct {
-	Verifier  *Verifier  // checks deployments; required
+	// Verifier checks deployments; required. Its roots are the built-in
+	// ones: NewManager replaces them with a persisted rotated set whose
+	// version is higher (RootStore).
+	Verifier  *Verifier
 	Installer Installer  // the device's slots; required
 	Gate      Gate       // the patient-first guard; required
 	State     StateStore // the persisted Record; required
 	Progress  Progress   // download progress; required (NewRecordStore serves both)
+	// RootStore persists the root key packages accepted from deployments
+	// (rootKeyPackageUrl). Nil: State, if it is a RootStore too (a
+	// *RecordStore is); otherwise a deployment naming a root key package
+	// fails, since a rotation that cannot be persisted is not applied.
+	RootStore RootStore
+	// Audit receives every decision (accepted, rejected, paused, resumed,
+	// activated, committed, rolled back, downgrade, root rotation) for the
+	// append-only audit log; *guard.AuditLog is one. Nil: none.
+	Audit Auditor
 	// Dir holds downloads while a workflow runs. Required.
 	Dir string
 	// Client fetches files. Nil: see DownloadConfig.Client.
@@ -57,12 +69,19 @@ type Manager struct {
 
 	wake chan struct{} // signalled when there is work for Run
 
+	rootStore    RootStore // nil: rotations are refused
+	chain        [][]byte  // accepted root key packages, oldest first; owned by Run after NewManager
+	rootsProblem string    // why the persisted roots were not (all) used; set by NewManager only
+
 	mu       sync.Mutex
 	rec      Record                  // guarded by mu; written only by Run (save)
+	verifier *Verifier               // guarded by mu; replaced only by Run (a root rotation)
 	next     *ServiceUpdate          // guarded by mu: deployment waiting to start
+	starting *Workflow               // guarded by mu: deployment being verified (root key package fetch)
 	cancel   bool                    // guarded by mu: cancel the current workflow
 	stop     context.CancelCauseFunc // guarded by mu: stops the running step while cancellable
 	deferral *Deferral               // guarded by mu
+	kick     chan struct{}           // guarded by mu: closed and replaced by Nudge
 }
 
 // Deferral is reported while the guard holds a step back.
@@ -88,9 +107,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	cfg.HealthTimeout = cmp0(cfg.HealthTimeout, DefaultHealthTimeout)
 	cfg.RetryDelay = cmp0(cfg.RetryDelay, DefaultRetryDelay)
-	m := &Manager{cfg: cfg, log: cfg.Logger.With("subsystem", "update"), wake: make(chan struct{}, 1)}
+	m := &Manager{cfg: cfg, log: cfg.Logger.With("subsystem", "update"), wake: make(chan struct{}, 1),
+		verifier: cfg.Verifier, kick: make(chan struct{}), rootStore: cfg.RootStore}
+	if m.rootStore == nil {
+		m.rootStore, _ = cfg.State.(RootStore)
+	}
 	dc := cfg.Download
 	dc.Dir, dc.Progress, dc.Gate, dc.Client, dc.Notice, dc.Logger = cfg.Dir, cfg.Progress, cfg.Gate, cfg.Client, m.notice, m.log
+	dc.Nudge = m.kicked
 	dl, err := NewDownloader(dc)
 	if err != nil {
 		return nil, fmt.Errorf("update manager: %w", err)
@@ -104,6 +128,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		rec = Record{Schema: recordSchema, Phase: PhaseIdle}
 	}
 	m.rec = rec
+	m.loadRoots()
 	return m, nil
 }
 
@@ -135,7 +160,8 @@ func (m *Manager) HandleDesired(component map[string]any) map[string]any {
 		if m.next != nil && (wf.ID == NoDeployment || wf.ID == m.next.Workflow.ID) {
 			m.next = nil
 		}
-		if cur.Cancellable() && (wf.ID == NoDeployment || wf.ID == cur.Workflow.ID) {
+		if cur.Cancellable() && (wf.ID == NoDeployment || wf.ID == cur.Workflow.ID) ||
+			m.starting != nil && (wf.ID == NoDeployment || wf.ID == m.starting.ID) {
 			m.cancelLocked()
 		}
 		return nil
@@ -146,11 +172,11 @@ func (m *Manager) HandleDesired(component map[string]any) map[string]any {
 		if wf.ID == cur.Workflow.ID && (!cur.Phase.AtRest() || wf.RetryTimestamp == cur.Workflow.RetryTimestamp) {
 			return nil
 		}
-		if m.next != nil && m.next.Workflow == wf {
+		if m.next != nil && m.next.Workflow == wf || m.starting != nil && *m.starting == wf {
 			return nil
 		}
 		m.next = &su
-		if cur.Cancellable() {
+		if cur.Cancellable() || m.starting != nil {
 			m.cancelLocked()
 		}
 		m.signal()
@@ -245,9 +271,13 @@ func (m *Manager) once(ctx context.Context) error {
 	m.mu.Lock()
 	su := m.next
 	m.next = nil
+	if su != nil {
+		wf := su.Workflow
+		m.starting = &wf
+	}
 	m.mu.Unlock()
 	if su != nil {
-		return m.start(*su)
+		return m.start(ctx, *su)
 	}
 	select {
 	case <-ctx.Done():
@@ -256,10 +286,30 @@ func (m *Manager) once(ctx context.Context) error {
 	return nil
 }
 
-// start verifies a deployment and records it as started or rejected.
-func (m *Manager) start(su ServiceUpdate) error {
+// start rotates the roots if the deployment names a root key package,
+// verifies the deployment and records it as started or rejected. A cancel
+// or a replacing deployment that arrives meanwhile drops it unrecorded.
+func (m *Manager) start(ctx context.Context, su ServiceUpdate) error {
+	sctx, done := m.stepContext(ctx)
+	defer func() {
+		done()
+		m.mu.Lock()
+		m.starting = nil
+		m.mu.Unlock()
+	}()
+	var err error
+	if su.RootKeyPackageURL != "" {
+		err = m.rotateRoots(sctx, su.RootKeyPackageURL)
+	}
+	if sctx.Err() != nil {
+		m.log.Info("update deployment dropped before it started", "workflow", su.Workflow.ID, "cause", context.Cause(sctx))
+		return nil
+	}
 	rec, now := m.Record(), m.cfg.Now()
-	man, err := m.cfg.Verifier.Verify(su, now, rec.State())
+	var man *Manifest
+	if err == nil {
+		man, err = m.currentVerifier().Verify(su, now, rec.State())
+	}
 	if errors.Is(err, ReasonRollback) && m.alreadyInstalled(su, rec, now) {
 		m.log.Info("update already installed", "workflow", su.Workflow.ID)
 		return m.save(rec.AlreadyInstalled(su.Workflow, now))
@@ -273,7 +323,15 @@ func (m *Manager) start(su ServiceUpdate) error {
 			"releaseCounter", man.ReleaseCounter, "installedCounter", man.Provenance.InstalledCounter)
 	}
 	m.log.Info("update verified", "workflow", su.Workflow.ID, "version", man.UpdateID.Version, "files", len(man.Files))
+	m.auditAccepted(su.Workflow, man, now)
 	return m.save(rec.Start(man, su, now))
+}
+
+// currentVerifier is the Verifier of the roots in force.
+func (m *Manager) currentVerifier() *Verifier {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.verifier
 }
 
 // alreadyInstalled reports whether su deploys exactly the committed update
@@ -286,7 +344,7 @@ func (m *Manager) alreadyInstalled(su ServiceUpdate, rec Record, now time.Time) 
 	}
 	st := rec.State()
 	st.Counters[peek.Line] = peek.ReleaseCounter - 1
-	_, err := m.cfg.Verifier.Verify(su, now, st)
+	_, err := m.currentVerifier().Verify(su, now, st)
 	return err == nil
 }
 
@@ -306,6 +364,7 @@ func (m *Manager) save(rec Record) error {
 	if rec.Phase != prev.Phase {
 		m.log.Info("update phase", "workflow", rec.Workflow.ID, "from", prev.Phase, "to", rec.Phase)
 	}
+	m.audit(transitionAudit(prev, rec)...)
 	if rec.Phase.AtRest() && !prev.Phase.AtRest() {
 		m.cleanup(rec)
 	}

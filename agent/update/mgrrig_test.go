@@ -77,6 +77,8 @@ type mgrRig struct {
 	slotDir string
 	workDir string
 	reports *reportLog
+	audits  *auditRec             // every audit entry of every boot
+	dl      update.DownloadConfig // download tuning for every boot
 
 	// per boot
 	gate       *guard.Gate
@@ -100,7 +102,8 @@ func newMgrRig(t *testing.T, windows ...guard.Window) *mgrRig {
 	r := &mgrRig{
 		t: t, fix: newFixture(t), srv: srv, clk: &testClock{t: now}, windows: windows,
 		path: filepath.Join(dir, "agent.db"), slotDir: filepath.Join(dir, "slots"), workDir: filepath.Join(dir, "work"),
-		reports: &reportLog{},
+		reports: &reportLog{}, audits: &auditRec{},
+		dl: update.DownloadConfig{CheckpointBytes: 8 << 10, RetryBase: 10 * time.Millisecond},
 	}
 	t.Cleanup(func() { r.halt() })
 	return r
@@ -126,8 +129,8 @@ func (r *mgrRig) boot(arm func(*cartodev.Slots)) {
 	r.mgr, err = update.NewManager(update.ManagerConfig{
 		Verifier: r.fix.verifier, Installer: slots, Gate: r.gate, State: r.store, Progress: r.store,
 		Dir: r.workDir, Client: r.srv.Client(), Report: r.reports.add, Now: r.clk.Now, RetryDelay: 50 * time.Millisecond,
-		Download: update.DownloadConfig{CheckpointBytes: 8 << 10, RetryBase: 10 * time.Millisecond},
-		Device:   update.DeviceProperties{Manufacturer: device.Manufacturer, Model: device.Model, HardwareID: device.HardwareID},
+		Download: r.dl, Audit: r.audits,
+		Device: update.DeviceProperties{Manufacturer: device.Manufacturer, Model: device.Model, HardwareID: device.HardwareID},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ const (
 	KeyPrefix      = "update:"
 	stateKey       = KeyPrefix + "state"
 	progressPrefix = KeyPrefix + "progress:"
+	rootsKey       = KeyPrefix + "roots"
 )
 
 // Progress persists download progress, so a restart resumes a download
@@ -58,6 +59,7 @@ func NewRecordStore(r Records) *RecordStore { return &RecordStore{r: r} }
 var (
 	_ Progress   = (*RecordStore)(nil)
 	_ StateStore = (*RecordStore)(nil)
+	_ RootStore  = (*RecordStore)(nil)
 )
 
 // LoadProgress returns the progress record of file, if any. A record that
@@ -92,6 +94,31 @@ func (s *RecordStore) LoadState() (Record, bool, error) {
 
 // SaveState replaces the persisted install state.
 func (s *RecordStore) SaveState(rec Record) error { return s.save(stateKey, rec) }
+
+// rootsRecord is the persisted root key packages, oldest first; each is
+// kept byte for byte (base64 in JSON), since its signatures cover its
+// exact bytes.
+type rootsRecord struct {
+	Schema   int      `json:"schema"`
+	Packages [][]byte `json:"packages"`
+}
+
+// LoadRootPackages returns the accepted root key packages, oldest first.
+// A record that does not decode is an error: the caller falls back to the
+// built-in roots and says so.
+func (s *RecordStore) LoadRootPackages() ([][]byte, bool, error) {
+	var r rootsRecord
+	ok, err := s.load(rootsKey, &r)
+	if err == nil && ok && r.Schema != 1 {
+		err = errCorrupt{fmt.Errorf("update record %q: schema %d, want 1", rootsKey, r.Schema)}
+	}
+	return r.Packages, ok && err == nil, err
+}
+
+// SaveRootPackages replaces the accepted root key packages.
+func (s *RecordStore) SaveRootPackages(pkgs [][]byte) error {
+	return s.save(rootsKey, rootsRecord{Schema: 1, Packages: pkgs})
+}
 
 // errCorrupt marks a record that was read but does not decode.
 type errCorrupt struct{ err error }

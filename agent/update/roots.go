@@ -102,6 +102,26 @@ func (r Roots) KeyIDs() []string {
 	return ids
 }
 
+// equal reports whether r and o are the same root set: version,
+// threshold, keys (by kid and key material) and disabled signing keys.
+func (r Roots) equal(o Roots) bool {
+	if r.version != o.version || r.threshold != o.threshold || len(r.keys) != len(o.keys) || len(r.disabled) != len(o.disabled) {
+		return false
+	}
+	for kid, k := range r.keys {
+		ok, found := o.keys[kid]
+		if !found || thumbprint(k) != thumbprint(ok) {
+			return false
+		}
+	}
+	for t := range r.disabled {
+		if !o.disabled[t] {
+			return false
+		}
+	}
+	return true
+}
+
 // JSON returns the exact bytes the root set was parsed from, to persist.
 func (r Roots) JSON() []byte { return slices.Clone(r.raw) }
 

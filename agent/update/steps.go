@@ -157,7 +157,8 @@ func (m *Manager) commit(rec Record) error {
 // waits for the case floor (no live case, quiet period over) but not for a
 // maintenance window: a device on an unhealthy slot should be back on
 // known-good software at the first safe moment. A failed rollback is
-// retried after RetryDelay, forever: there is no safe way to give up.
+// retried after RetryDelay (or at once after a Nudge), forever: there is
+// no safe way to give up.
 func (m *Manager) rollback(ctx context.Context, rec Record) error {
 	if err := waitAllowed(ctx, m.cfg.Gate, guard.Install, m.notice); err != nil {
 		return err
@@ -169,14 +170,14 @@ func (m *Manager) rollback(ctx context.Context, rec Record) error {
 	if err := m.cfg.Installer.Rollback(); err != nil {
 		m.log.Error("update rollback failed; retrying", "workflow", rec.Workflow.ID, "err", err,
 			"retryIn", m.cfg.RetryDelay.String())
-		return sleepUntil(ctx, nil, m.cfg.RetryDelay)
+		return sleepUntil(ctx, m.kicked(), m.cfg.RetryDelay)
 	}
 	m.log.Info("update audit: rolled back", "workflow", rec.Workflow.ID, "slot", m.cfg.Installer.ActiveSlot())
 	return m.save(rec.Finish(StepRollback, nil, m.cfg.Installer.ActiveSlot(), m.cfg.Now()))
 }
 
-// notice records a guard deferral (d nil: the step proceeds) and reports
-// it when it changed.
+// notice records a guard deferral (d nil: the step proceeds), and reports
+// and audits it when it changed.
 func (m *Manager) notice(action guard.Action, d *guard.Decision) {
 	var next *Deferral
 	if d != nil {
@@ -188,5 +189,6 @@ func (m *Manager) notice(action guard.Action, d *guard.Decision) {
 	m.mu.Unlock()
 	if changed {
 		m.report()
+		m.auditNotice(action, d)
 	}
 }

@@ -73,6 +73,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	return &Verifier{cfg: cfg}, nil
 }
 
+// WithRoots returns a Verifier like v that trusts r instead (a root
+// rotation).
+func (v *Verifier) WithRoots(r Roots) *Verifier {
+	cfg := v.cfg
+	cfg.Roots = r
+	return &Verifier{cfg: cfg}
+}
+
 // Roots returns the roots the Verifier trusts.
 func (v *Verifier) Roots() Roots { return v.cfg.Roots }
 

@@ -145,6 +145,32 @@ func SignRotation(newRootsJSON []byte, keys ...*Key) ([]string, error) {
 	return sigs, nil
 }
 
+// RotationPackage builds the root key package that rotates to set: the
+// set's JSON, embedded byte for byte, with detached signatures by each of
+// signers (for Roots.Rotate: the current root keys and the new set's own).
+func RotationPackage(set RootSet, signers ...*Key) ([]byte, error) {
+	doc, err := set.JSON()
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := SignRotation(doc, signers...)
+	if err != nil {
+		return nil, err
+	}
+	return RootPackage(doc, sigs)
+}
+
+// RootPackage renders a root key package ({"roots", "signatures"}) from
+// root set JSON and signatures, keeping rootsJSON byte for byte (the
+// signatures cover those exact bytes; json.Marshal would re-format them).
+func RootPackage(rootsJSON []byte, sigs []string) ([]byte, error) {
+	s, err := json.Marshal(sigs)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(`{"roots":` + string(rootsJSON) + `,"signatures":` + string(s) + `}`), nil
+}
+
 // SigningKey is a manifest signing key with its sjwk: its public JWK
 // signed by a root key.
 type SigningKey struct {
