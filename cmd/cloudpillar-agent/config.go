@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/device/hostlink"
+	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 )
 
@@ -24,6 +27,7 @@ const (
 	defaultLogMaxFiles              = 5
 	defaultHealthAddress            = "127.0.0.1:47801"
 	defaultMQTTPort                 = "8883"
+	maxBatchSamples                 = 100 // readings per message; IoT Hub caps a message at 256 KiB
 )
 
 // fileConfig is the agent's YAML config file as written (plus flag
@@ -46,6 +50,12 @@ type fileConfig struct {
 	LogMaxFiles              int
 	HealthAddress            *string         // nil: default; "": disabled
 	HostLink                 *hostLinkFields // nil: no host link
+	BatchSamples             int
+	AuditLog                 string
+	Provisioning             *provisioningFields // nil: the fixed certificate in certFile/keyFile
+	Guard                    guardFields
+	Logs                     *logsFields    // nil: no log delivery
+	Updates                  *updatesFields // nil: no updates
 }
 
 type backoffFields struct {
@@ -78,6 +88,12 @@ func (fc *fileConfig) fields() []field {
 		{name: "logMaxFiles", set: setInt(&fc.LogMaxFiles, 1, 100)},
 		{name: "healthAddress", set: setOptional(&fc.HealthAddress, checkHealthAddress)},
 		{name: "hostLink", section: fc.hostLinkFields},
+		{name: "batchSamples", set: setInt(&fc.BatchSamples, 1, maxBatchSamples)},
+		{name: "auditLog", set: setString(&fc.AuditLog)},
+		{name: "provisioning", section: fc.provisioningFields},
+		{name: "guard", section: fc.Guard.fields},
+		{name: "logs", section: fc.logsFields},
+		{name: "updates", section: fc.updatesFields},
 	}
 }
 
@@ -107,15 +123,36 @@ type overrides struct {
 
 // config is a validated config with its files loaded.
 type config struct {
-	Path              string
-	CertAt            string // where certFile was set ("agent.yaml:4"), for later errors
-	Hub               hub.Config
+	Path string
+	Hub  hub.Config
+	// Identity, if set, provisions the device through DPS; Hub then has
+	// no certificate (and, unless hubHostName is set, no host name).
+	Identity *agent.IdentityConfig
+	// Credential is the certificate --check-config vets: the device
+	// certificate, or with provisioning the bootstrap certificate.
+	Credential        credential
 	TelemetryInterval time.Duration
+	BatchSamples      int // 0: every reading is its own message
 	Backoff           backoff.Policy
 	StorePath         string
 	Log               logSettings
 	HealthAddress     string           // "" = no health endpoint
 	HostLink          *hostlink.Config // nil = no host link (the device reports idle)
+	Guard             guard.Config
+	TimeZone          string // the site's time zone for maintenance windows
+	AuditLogPath      string
+	Logs              agent.LogsConfig // no sources: no log delivery
+	Updates           *updateSettings  // nil: no updates
+	// now is the agent's clock; nil is time.Now. Never set from the file:
+	// tests compress the guard's quiet period with it.
+	now func() time.Time
+}
+
+// credential is a certificate the config names, with the field and the
+// place it was set ("agent.yaml:4"), for errors found after loading.
+type credential struct {
+	Field, At string
+	Leaf      *x509.Certificate
 }
 
 // logSettings say where and how the agent logs.
@@ -146,7 +183,7 @@ func loadConfig(path string, ov overrides) (*config, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
-	cfg.Path, cfg.CertAt = path, d.where("certFile")
+	cfg.Path = path
 	return cfg, nil
 }
 
@@ -205,18 +242,37 @@ func resolve(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// requireFields reports each required field left empty.
+// requireFields reports each required field left empty. The device's
+// identity comes from exactly one of certFile/keyFile (a fixed
+// certificate) and provisioning (DPS); with provisioning, the hub's host
+// name and the device id come from DPS.
 func (fc *fileConfig) requireFields(d *decoder) {
-	required := []struct{ name, value string }{
-		{"hubHostName", fc.HubHostName},
-		{"caFile", fc.CAFile},
-		{"certFile", fc.CertFile},
-		{"keyFile", fc.KeyFile},
-		{"deviceId", fc.DeviceID},
+	static := fc.Provisioning == nil
+	required := []struct {
+		name, value string
+		when        bool
+		why         string
+	}{
+		{"hubHostName", fc.HubHostName, static, ""},
+		{"caFile", fc.CAFile, true, ""},
+		{"certFile", fc.CertFile, static, " (or a provisioning section, to get the identity from DPS)"},
+		{"keyFile", fc.KeyFile, static, " (or a provisioning section, to get the identity from DPS)"},
+		{"deviceId", fc.DeviceID, static, ""},
 	}
 	for _, r := range required {
-		if strings.TrimSpace(r.value) == "" {
-			d.fail(r.name, "is required")
+		if r.when && strings.TrimSpace(r.value) == "" {
+			d.fail(r.name, "is required%s", r.why)
 		}
+	}
+	if !static {
+		fc.Provisioning.require(d)
+	}
+	if !static && (fc.CertFile != "" || fc.KeyFile != "") {
+		name := "certFile"
+		if fc.CertFile == "" {
+			name = "keyFile"
+		}
+		d.fail("provisioning", "set either certFile and keyFile (a fixed device certificate) or provisioning "+
+			"(an identity issued by DPS), not both; %s is set at %s", name, d.where(name))
 	}
 }

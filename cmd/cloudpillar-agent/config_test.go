@@ -106,7 +106,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"health no port", validYAML + "healthAddress: 127.0.0.1\n", overrides{}, `:6: healthAddress: want a loopback host:port`},
 		{"--health not loopback", validYAML, overrides{HealthAddress: ptr("10.0.0.1:80")}, `--health: healthAddress: "10.0.0.1:80" is not a loopback address`},
 		{"--log-level bad", validYAML, overrides{LogLevel: ptr("loud")}, `--log-level: logLevel: must be one of debug, info, warn, error, got "loud"`},
-		{"hostLink without token", validYAML + "hostLink:\n  socket: /tmp/x.sock\n", overrides{}, ": hostLink.tokenFile: is required when hostLink is set"},
+		{"hostLink without token", validYAML + "hostLink:\n  socket: /tmp/x.sock\n", overrides{}, ":6: hostLink.tokenFile: is required when hostLink is set"},
 		{"hostLink token missing", validYAML + "hostLink:\n  tokenFile: nope\n", overrides{}, ":7: hostLink.tokenFile: stat "},
 		{"hostLink token too short", validYAML + "hostLink:\n  tokenFile: short-token\n", overrides{}, ":7: hostLink.tokenFile: " + dir + "/short-token holds 5 bytes of token; want at least 16"},
 		{"hostLink token readable by others", validYAML + "hostLink:\n  tokenFile: open-token\n", overrides{}, ":7: hostLink.tokenFile: " + dir + "/open-token has mode 0644"},
@@ -195,7 +195,16 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"no HostLink", cfg.HostLink == nil, true},
 		{"has RootCAs", cfg.Hub.RootCAs != nil, true},
 		{"certificate CN", cfg.Hub.Certificate.Leaf.Subject.CommonName, "dev-1"},
-		{"CertAt", cfg.CertAt, filepath.Join(dir, "agent.yaml") + ":3"},
+		{"Credential.At", cfg.Credential.At, filepath.Join(dir, "agent.yaml") + ":3"},
+		{"Credential.Field", cfg.Credential.Field, "certFile"},
+		{"no Identity", cfg.Identity == nil, true},
+		{"BatchSamples", cfg.BatchSamples, 0},
+		{"QuietPeriod", cfg.Guard.QuietPeriod, 10 * time.Minute},
+		{"no windows", len(cfg.Guard.Windows), 0},
+		{"TimeZone", cfg.TimeZone, "UTC"},
+		{"AuditLogPath", cfg.AuditLogPath, filepath.Join(filepath.Dir(defaultStorePath()), "audit.log")},
+		{"no log sources", len(cfg.Logs.Sources), 0},
+		{"no updates", cfg.Updates == nil, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

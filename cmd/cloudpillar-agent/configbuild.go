@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 )
 
 // build fills defaults, checks fields against each other, loads the PEM
-// files (relative to dir) and returns the runtime config. Problems go to
-// d.errs; the result is meaningful only when there are none.
+// and JSON files (relative to dir) and returns the runtime config.
+// Problems go to d.errs; the result is meaningful only when there are none.
 func (fc *fileConfig) build(d *decoder, dir string) *config {
 	fc.requireFields(d)
 	cfg := &config{
@@ -28,13 +29,16 @@ func (fc *fileConfig) build(d *decoder, dir string) *config {
 			KeepAlive: seconds(fc.KeepAliveSeconds),
 		},
 		TelemetryInterval: seconds(orDefault(fc.TelemetryIntervalSeconds, defaultTelemetryIntervalSeconds)),
+		BatchSamples:      fc.BatchSamples,
 		Backoff:           fc.backoffPolicy(d),
 		StorePath:         resolve(dir, fc.StorePath),
 		Log:               fc.logSettings(dir),
 		HealthAddress:     defaultHealthAddress,
 		HostLink:          fc.hostLinkConfig(d, dir),
 	}
-	if cfg.Hub.Address == "" && fc.HubHostName != "" {
+	// With provisioning the hub to dial is the one DPS assigns: only an
+	// explicit hubAddress pins it.
+	if cfg.Hub.Address == "" && fc.HubHostName != "" && fc.Provisioning == nil {
 		cfg.Hub.Address = net.JoinHostPort(fc.HubHostName, defaultMQTTPort)
 	}
 	if cfg.StorePath == "" {
@@ -43,8 +47,13 @@ func (fc *fileConfig) build(d *decoder, dir string) *config {
 	if fc.HealthAddress != nil {
 		cfg.HealthAddress = *fc.HealthAddress
 	}
+	stateDir := filepath.Dir(cfg.StorePath)
+	cfg.Guard, cfg.TimeZone = fc.Guard.config(d)
+	cfg.AuditLogPath = orDefaultString(resolve(dir, fc.AuditLog), filepath.Join(stateDir, defaultAuditLogName))
+	cfg.Logs = fc.logsConfig(d, dir, cfg)
+	cfg.Updates = fc.updateSettings(d, dir, stateDir)
 	if len(d.errs) == 0 {
-		fc.loadPKI(d, dir, &cfg.Hub)
+		fc.loadPKI(d, dir, cfg)
 	}
 	return cfg
 }
@@ -148,17 +157,28 @@ func checkTokenFile(path string) error {
 	return nil
 }
 
-// loadPKI reads the CA bundle and the device key pair into hc.
-func (fc *fileConfig) loadPKI(d *decoder, dir string, hc *hub.Config) {
+// loadPKI reads the CA bundle and the device key pair into cfg.Hub, or,
+// with provisioning, the bootstrap credential into cfg.Identity.
+func (fc *fileConfig) loadPKI(d *decoder, dir string, cfg *config) {
 	roots, err := loadRoots(resolve(dir, fc.CAFile))
 	if err != nil {
 		d.fail("caFile", "%v", err)
 	}
+	cfg.Hub.RootCAs = roots
+	if fc.Provisioning != nil {
+		cfg.Identity, cfg.Credential = fc.Provisioning.identityConfig(d, dir, roots, filepath.Dir(cfg.StorePath))
+		if cfg.Identity != nil && cfg.Hub.DeviceID == "" {
+			cfg.Hub.DeviceID = cfg.Identity.Provision.RegistrationID // the agent's default, made visible
+		}
+		return
+	}
 	cert, err := loadDeviceCert(resolve(dir, fc.CertFile), resolve(dir, fc.KeyFile), fc.DeviceID)
 	if err != nil {
 		d.fail(err.(fieldError).Field, "%s", err.(fieldError).Msg)
+		return
 	}
-	hc.RootCAs, hc.Certificate = roots, cert
+	cfg.Hub.Certificate = cert
+	cfg.Credential = credential{Field: "certFile", At: d.where("certFile"), Leaf: cert.Leaf}
 }
 
 func loadRoots(path string) (*x509.CertPool, error) {

@@ -38,15 +38,18 @@ type statsSource interface {
 	Stats() agent.Stats
 }
 
-// healthReport is the JSON body of /healthz. Fields are added, never renamed.
+// healthReport is the JSON body of /healthz. Fields are added, never
+// renamed. IdentityExpires is the device certificate's expiry: the fixed
+// one, or the one DPS issued; with provisioning both identity fields are
+// null until the first registration.
 type healthReport struct {
 	Status                   string     `json:"status"` // ok|degraded
 	Connected                bool       `json:"connected"`
 	Pending                  int        `json:"pending"`
 	LastDelivered            *time.Time `json:"lastDelivered"` // null: nothing delivered since start
 	DisconnectedSeconds      int64      `json:"disconnectedSeconds"`
-	IdentityExpires          time.Time  `json:"identityExpires"`
-	IdentityExpiresInSeconds int64      `json:"identityExpiresInSeconds"`
+	IdentityExpires          *time.Time `json:"identityExpires"`
+	IdentityExpiresInSeconds *int64     `json:"identityExpiresInSeconds"`
 	Version                  string     `json:"version"`
 }
 
@@ -92,7 +95,7 @@ func judge(st agent.Stats, down time.Duration) (status string, code int) {
 // healthHandler serves /healthz.
 type healthHandler struct {
 	src      statsSource
-	expires  time.Time // the device certificate's NotAfter
+	expiry   identityExpiry // nil: no identity to report
 	version  string
 	now      func() time.Time
 	tracker  *downTracker
@@ -107,13 +110,17 @@ func (h *healthHandler) report() (healthReport, int) {
 	h.sampleMu.Unlock()
 	status, code := judge(st, down)
 	r := healthReport{
-		Status:                   status,
-		Connected:                st.Connected,
-		Pending:                  st.Pending,
-		DisconnectedSeconds:      int64(down / time.Second),
-		IdentityExpires:          h.expires.UTC(),
-		IdentityExpiresInSeconds: int64(h.expires.Sub(now) / time.Second),
-		Version:                  h.version,
+		Status:              status,
+		Connected:           st.Connected,
+		Pending:             st.Pending,
+		DisconnectedSeconds: int64(down / time.Second),
+		Version:             h.version,
+	}
+	if h.expiry != nil {
+		if exp, ok := h.expiry(); ok {
+			t, left := exp.UTC(), int64(exp.Sub(now)/time.Second)
+			r.IdentityExpires, r.IdentityExpiresInSeconds = &t, &left
+		}
 	}
 	if !st.LastDelivered.IsZero() {
 		t := st.LastDelivered.UTC()

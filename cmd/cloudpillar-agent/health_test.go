@@ -107,7 +107,7 @@ func getHealth(t testing.TB, method, url string) (int, healthReport, string) {
 func TestHealthEndpoint(t *testing.T) {
 	src := &fakeStats{now: t0}
 	expires := t0.Add(30 * 24 * time.Hour)
-	h := &healthHandler{src: src, expires: expires, version: "9.9.9", now: src.Now, tracker: newDownTracker(t0)}
+	h := &healthHandler{src: src, expiry: fixedExpiry(expires), version: "9.9.9", now: src.Now, tracker: newDownTracker(t0)}
 	srv, err := startHealth("127.0.0.1:0", h, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -121,8 +121,8 @@ func TestHealthEndpoint(t *testing.T) {
 	if code != 200 || rep.Status != "degraded" || rep.Connected || rep.Pending != 3 || rep.DisconnectedSeconds != 60 {
 		t.Errorf("before connecting: %d %s, want 200 degraded, connected false, pending 3, disconnectedSeconds 60", code, body)
 	}
-	if !strings.Contains(body, `"lastDelivered":null`) || rep.Version != "9.9.9" || !rep.IdentityExpires.Equal(expires) ||
-		rep.IdentityExpiresInSeconds != int64(expires.Sub(t0.Add(time.Minute))/time.Second) {
+	if !strings.Contains(body, `"lastDelivered":null`) || rep.Version != "9.9.9" || rep.IdentityExpires == nil || !rep.IdentityExpires.Equal(expires) ||
+		rep.IdentityExpiresInSeconds == nil || *rep.IdentityExpiresInSeconds != int64(expires.Sub(t0.Add(time.Minute))/time.Second) {
 		t.Errorf("body %s: want lastDelivered null, version 9.9.9, identity expiry %v", body, expires)
 	}
 

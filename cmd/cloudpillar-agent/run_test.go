@@ -143,7 +143,7 @@ hostLink:
 		rep = r
 		return code == 200 && r.Connected && r.LastDelivered != nil
 	}, "/healthz never reported connected with a delivery; last %+v", rep)
-	if rep.Status != "ok" || rep.IdentityExpiresInSeconds <= 0 || rep.Version == "" {
+	if rep.Status != "ok" || rep.IdentityExpiresInSeconds == nil || *rep.IdentityExpiresInSeconds <= 0 || rep.Version == "" {
 		t.Errorf("/healthz = %+v, want status ok, a future identity expiry and a version", rep)
 	}
 	checkHostLink(t, started["hostLink"].(string), filepath.Join(dir, "token"))

@@ -55,8 +55,10 @@ type services struct {
 // startServices builds the agent, binds the host link and starts the
 // health endpoint. On error nothing is left running.
 func startServices(cfg *config, log *slog.Logger) (*services, error) {
-	if err := os.MkdirAll(filepath.Dir(cfg.StorePath), 0o750); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
+	for _, dir := range []string{filepath.Dir(cfg.StorePath), filepath.Dir(cfg.AuditLogPath)} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
 	}
 	s := &services{cfg: cfg, log: log}
 	var dev device.Device // nil: the agent's idle device
@@ -69,25 +71,47 @@ func startServices(cfg *config, log *slog.Logger) (*services, error) {
 		}
 		s.link, dev = link, link
 	}
-	a, err := agent.New(agent.Config{
-		Hub:               cfg.Hub,
-		Device:            dev,
-		TelemetryInterval: cfg.TelemetryInterval,
-		HostMetrics:       true,
-		StorePath:         cfg.StorePath,
-		Backoff:           cfg.Backoff,
-		Logger:            log,
-	})
+	ac, err := agentConfig(cfg, dev, log)
+	if err == nil {
+		s.agent, err = agent.New(ac)
+	}
 	if err != nil {
 		s.closeLink()
 		return nil, err
 	}
-	s.agent = a
 	if err := s.startHealth(); err != nil {
 		s.closeLink()
-		return nil, errors.Join(err, a.Close())
+		return nil, errors.Join(err, s.agent.Close())
 	}
 	return s, nil
+}
+
+// agentConfig is the agent's configuration for cfg, with dev as the host
+// device.
+func agentConfig(cfg *config, dev device.Device, log *slog.Logger) (agent.Config, error) {
+	ac := agent.Config{
+		Hub:               cfg.Hub,
+		Identity:          cfg.Identity,
+		Device:            dev,
+		TelemetryInterval: cfg.TelemetryInterval,
+		BatchSamples:      cfg.BatchSamples,
+		HostMetrics:       true,
+		StorePath:         cfg.StorePath,
+		Backoff:           cfg.Backoff,
+		Guard:             cfg.Guard,
+		AuditLogPath:      cfg.AuditLogPath,
+		Logs:              cfg.Logs,
+		Logger:            log,
+		Now:               cfg.now,
+	}
+	if cfg.Updates != nil {
+		u, err := cfg.Updates.agentConfig(log)
+		if err != nil {
+			return agent.Config{}, err
+		}
+		ac.Updates = u
+	}
+	return ac, nil
 }
 
 func (s *services) startHealth() error {
@@ -96,7 +120,7 @@ func (s *services) startHealth() error {
 	}
 	h := &healthHandler{
 		src:     s.agent,
-		expires: s.cfg.Hub.Certificate.Leaf.NotAfter,
+		expiry:  s.cfg.identityExpiry(),
 		version: agent.Version,
 		now:     time.Now,
 		tracker: newDownTracker(time.Now()),
@@ -104,6 +128,15 @@ func (s *services) startHealth() error {
 	var err error
 	s.health, err = startHealth(s.cfg.HealthAddress, h, s.log)
 	return err
+}
+
+// identityExpiry is where the health endpoint learns the identity's
+// expiry: the fixed certificate, or the identity DPS issued.
+func (cfg *config) identityExpiry() identityExpiry {
+	if cfg.Identity != nil {
+		return newIssuedIdentity(cfg.Identity.Dir).expiry
+	}
+	return fixedExpiry(cfg.Hub.Certificate.Leaf.NotAfter)
 }
 
 func (s *services) closeLink() {
@@ -194,8 +227,15 @@ wait:
 }
 
 func (s *services) logStarted() {
-	attrs := []any{"device", s.cfg.Hub.DeviceID, "hub", s.cfg.Hub.HostName, "address", s.cfg.Hub.Address,
-		"store", s.cfg.StorePath, "telemetryInterval", s.cfg.TelemetryInterval.String(), "version", agent.Version}
+	c := s.cfg
+	attrs := []any{"device", c.Hub.DeviceID, "hub", c.Hub.HostName, "address", c.Hub.Address,
+		"store", c.StorePath, "telemetryInterval", c.TelemetryInterval.String(), "version", agent.Version,
+		"auditLog", c.AuditLogPath, "maintenanceWindows", len(c.Guard.Windows), "logSources", len(c.Logs.Sources),
+		"updates", c.Updates != nil}
+	if c.Identity != nil {
+		p := c.Identity.Provision
+		attrs = append(attrs, "provisioning", p.Address, "registrationId", p.RegistrationID, "identityDir", c.Identity.Dir)
+	}
 	if s.health != nil {
 		attrs = append(attrs, "health", s.health.Addr())
 	}

@@ -32,12 +32,15 @@ func (e configErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// field describes one key of a YAML mapping: a scalar with its setter, or
-// a section (a nested mapping) whose fields are made when the key is seen.
+// field describes one key of a YAML mapping: a scalar (or list of
+// scalars) with its setter, a section (a nested mapping) whose fields are
+// made when the key is seen, or a list of mappings whose item fields are
+// made for each item.
 type field struct {
 	name    string
 	set     func(n *yaml.Node) error
 	section func() []field
+	items   func() []field
 }
 
 // decoder walks a YAML node tree into fields, recording where each value
@@ -54,12 +57,27 @@ func newDecoder(file string) *decoder {
 
 func (d *decoder) loc(line int) string { return fmt.Sprintf("%s:%d", d.file, line) }
 
-// where is the origin of field path name, or the file when it was not set.
+// where is the origin of field path name; for a field that was not set,
+// the origin of the nearest enclosing section or list item that was
+// ("logs.sources[1].root" falls back to "logs.sources[1]", then
+// "logs.sources", then "logs"), or the file.
 func (d *decoder) where(name string) string {
-	if at, ok := d.at[name]; ok {
-		return at
+	for p := name; p != ""; p = parentPath(p) {
+		if at, ok := d.at[p]; ok {
+			return at
+		}
 	}
 	return d.file
+}
+
+// parentPath drops the last element of a field path: "a.b[2].c" -> "a.b[2]"
+// -> "a.b" -> "a" -> "".
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
 }
 
 // fail records an error for field name at its origin.
@@ -124,7 +142,11 @@ func (d *decoder) mapping(n *yaml.Node, prefix string, fields []field) {
 
 // value decodes v into field f.
 func (d *decoder) value(f field, v *yaml.Node, name string) {
-	if f.section == nil {
+	switch {
+	case f.items != nil:
+		d.list(f, v, name)
+		return
+	case f.section == nil:
 		if err := f.set(v); err != nil {
 			d.fail(name, "%v", err)
 		}
@@ -136,6 +158,28 @@ func (d *decoder) value(f field, v *yaml.Node, name string) {
 		d.mapping(v, name+".", sub)
 	case !isNull(v):
 		d.fail(name, "must be a mapping of fields, got %s", describe(v))
+	}
+}
+
+// list decodes a list of mappings: each item gets fresh fields from
+// f.items and the path name[i].
+func (d *decoder) list(f field, v *yaml.Node, name string) {
+	if isNull(v) {
+		return
+	}
+	if v.Kind != yaml.SequenceNode {
+		d.fail(name, "must be a list, got %s", describe(v))
+		return
+	}
+	for i, item := range v.Content {
+		item = deref(item)
+		path := fmt.Sprintf("%s[%d]", name, i)
+		d.at[path] = d.loc(item.Line)
+		if item.Kind != yaml.MappingNode {
+			d.fail(path, "must be a mapping of fields, got %s", describe(item))
+			continue
+		}
+		d.mapping(item, path+".", f.items())
 	}
 }
 
@@ -163,7 +207,7 @@ func lookup(fields []field, name string) (field, bool) {
 // top-level fields).
 func lookupPath(fields []field, name string) (field, bool) {
 	f, ok := lookup(fields, name)
-	return f, ok && f.section == nil
+	return f, ok && f.set != nil
 }
 
 // unknownMsg explains an unknown key, suggesting a field that differs only
@@ -280,6 +324,46 @@ func setOptional(p **string, check func(string) (string, error)) func(*yaml.Node
 			return err
 		}
 		*p = &s
+		return nil
+	}
+}
+
+// setBool accepts true or false.
+func setBool(p *bool) func(*yaml.Node) error {
+	return func(n *yaml.Node) error {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(p) != nil {
+			return fmt.Errorf("must be true or false, got %s", describe(n))
+		}
+		return nil
+	}
+}
+
+// setStrings accepts a list of strings (a single string is a list of one);
+// check, if not nil, vets each.
+func setStrings(p *[]string, check func(string) error) func(*yaml.Node) error {
+	return func(n *yaml.Node) error {
+		if isNull(n) {
+			*p = nil
+			return nil
+		}
+		items := []*yaml.Node{n}
+		if n.Kind == yaml.SequenceNode {
+			items = n.Content
+		}
+		var out []string
+		for i, item := range items {
+			item = deref(item)
+			if item.Kind != yaml.ScalarNode || isNull(item) {
+				return fmt.Errorf("item %d must be a string, got %s", i+1, describe(item))
+			}
+			if check != nil {
+				if err := check(item.Value); err != nil {
+					return fmt.Errorf("item %d: %w", i+1, err)
+				}
+			}
+			out = append(out, item.Value)
+		}
+		*p = out
 		return nil
 	}
 }
