@@ -57,6 +57,7 @@ type Agent struct {
 	ids           *identity.Store        // nil unless Config.Identity
 	reprovision   bool                   // the hub refused the identity; owned by the connection loop
 	leaf          *x509.Certificate      // the operational certificate in use; owned by the connection loop
+	notAfter      atomic.Int64           // leaf's NotAfter (Unix ns) for IdentityExpires; 0: none yet
 	renewRetry    *backoff.Backoff       // spaces failed renewals; owned by the connection loop
 	dialFailures  int                    // consecutive failed connects; owned by the connection loop
 	closed        sync.Once

@@ -54,6 +54,11 @@ func (a *Agent) openIdentity() error {
 		return fmt.Errorf("agent identity: %w", err)
 	}
 	a.ids = st
+	if cur, err := st.Current(); err == nil { // the identity in force until the first dial
+		if leaf, err := cur.Leaf(); err == nil {
+			a.notAfter.Store(leaf.NotAfter.UnixNano())
+		}
+	}
 	return nil
 }
 
@@ -96,10 +101,28 @@ func (a *Agent) hubConfig(ctx context.Context) (hub.Config, error) {
 		a.log.Warn("certificate lifetime is shorter than the renewal policy's urgent margin", "notAfter", cert.Leaf.NotAfter, "decision", d.Action.String())
 	}
 	hc.DeviceID, hc.HostName, hc.Certificate = cur.DeviceID, cur.AssignedHub, cert
+	a.notAfter.Store(cert.Leaf.NotAfter.UnixNano())
 	if a.logs != nil {
 		a.logs.SetCertificate(cert)
+		a.logs.SetHub(cur.DeviceID, cur.AssignedHub, a.cfg.Logs.HTTPSAddress)
 	}
 	return hc, nil
+}
+
+// IdentityExpires is when the certificate the agent connects with expires:
+// the operational certificate last issued (ok is false before the first
+// one, for a device provisioned through DPS), or the configured one.
+func (a *Agent) IdentityExpires() (notAfter time.Time, ok bool) {
+	if a.ids == nil {
+		if leaf := a.cfg.Hub.Certificate.Leaf; leaf != nil {
+			return leaf.NotAfter, true
+		}
+		return time.Time{}, false
+	}
+	if n := a.notAfter.Load(); n != 0 {
+		return time.Unix(0, n), true
+	}
+	return time.Time{}, false
 }
 
 // renewIfDue renews the identity when the policy says so; while it is

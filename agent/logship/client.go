@@ -24,20 +24,31 @@ const blobVersion = "2019-12-12"
 // client speaks IoT Hub's file upload API and the Blob REST operations
 // over HTTPS with the device's client certificate. Safe for concurrent use.
 type client struct {
-	cfg  *Config
-	http *http.Client
-	tr   *http.Transport
-	cert atomic.Pointer[tls.Certificate]
+	cfg    *Config
+	http   *http.Client
+	tr     *http.Transport
+	cert   atomic.Pointer[tls.Certificate]
+	target atomic.Pointer[hubTarget]
 }
+
+// hubTarget is the hub the device uploads through: its identity there,
+// the hub's logical host name (the URL host) and where to dial it.
+type hubTarget struct {
+	deviceID, host, addr string
+}
+
+// errNoHub: the device does not know its hub yet (provisioning through
+// DPS has not assigned one); the job waits and retries.
+var errNoHub = errors.New("logship: the hub is not known yet (waiting for provisioning)")
 
 func newClient(cfg *Config) *client {
 	c := &client{cfg: cfg}
 	c.cert.Store(&cfg.Certificate)
-	hubAddr := net.JoinHostPort(cfg.HostName, "443")
+	c.target.Store(&hubTarget{deviceID: cfg.DeviceID, host: cfg.HostName, addr: cfg.Address})
 	c.tr = &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == hubAddr {
-				addr = cfg.Address // the hub's logical name, dialled where configured
+			if t := c.target.Load(); t.host != "" && addr == net.JoinHostPort(t.host, "443") {
+				addr = t.addr // the hub's logical name, dialled where configured
 			}
 			return cfg.Dial(ctx, network, addr)
 		},
@@ -61,15 +72,29 @@ func newClient(cfg *Config) *client {
 
 func (c *client) close() { c.tr.CloseIdleConnections() }
 
-func (c *client) hubURL(path string) string {
-	return "https://" + c.cfg.HostName + "/devices/" + url.PathEscape(c.cfg.DeviceID) + path +
-		"?api-version=" + url.QueryEscape(c.cfg.APIVersion)
+// setHub points the client at another hub (or identity there).
+func (c *client) setHub(t hubTarget) {
+	c.target.Store(&t)
+	c.close()
+}
+
+func (c *client) hubURL(path string) (string, error) {
+	t := c.target.Load()
+	if t.host == "" {
+		return "", errNoHub
+	}
+	return "https://" + t.host + "/devices/" + url.PathEscape(t.deviceID) + path +
+		"?api-version=" + url.QueryEscape(c.cfg.APIVersion), nil
 }
 
 // start asks the hub for a SAS URI for blobName (POST /devices/{id}/files).
 func (c *client) start(ctx context.Context, blobName string) (sasLink, error) {
+	u, err := c.hubURL("/files")
+	if err != nil {
+		return sasLink{}, err
+	}
 	body, _ := json.Marshal(map[string]string{"blobName": blobName})
-	resp, err := c.do(ctx, opStart, http.MethodPost, c.hubURL("/files"), jsonHeader, bytes.NewReader(body), int64(len(body)))
+	resp, err := c.do(ctx, opStart, http.MethodPost, u, jsonHeader, bytes.NewReader(body), int64(len(body)))
 	if err != nil {
 		return sasLink{}, err
 	}
@@ -89,7 +114,11 @@ func (c *client) notify(ctx context.Context, correlationID string, ok bool, stat
 	body, _ := json.Marshal(map[string]any{
 		"correlationId": correlationID, "isSuccess": ok, "statusCode": status, "statusDescription": desc,
 	})
-	resp, err := c.do(ctx, opNotify, http.MethodPost, c.hubURL("/files/notifications"), jsonHeader, bytes.NewReader(body), int64(len(body)))
+	u, err := c.hubURL("/files/notifications")
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, opNotify, http.MethodPost, u, jsonHeader, bytes.NewReader(body), int64(len(body)))
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,8 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 type Config struct {
 	DeviceID string
 	// HostName is the hub's logical host name: the URL host of the file
-	// upload API and the TLS server name.
+	// upload API and the TLS server name. Empty: not known yet (a device
+	// provisioned through DPS); jobs wait, retrying, until SetHub names it.
 	HostName string
 	// Address is the host:port to dial for HostName. Default HostName:443.
 	Address string
@@ -152,8 +153,6 @@ func (c *Config) validate() error {
 	switch {
 	case c.DeviceID == "":
 		return errors.New("logship config: device id is empty")
-	case c.HostName == "":
-		return errors.New("logship config: host name is empty")
 	case c.BlockSize < 0 || c.BlockSize > MaxBlockSize:
 		return fmt.Errorf("logship config: block size %d outside 1..%d", c.BlockSize, MaxBlockSize)
 	}
@@ -197,7 +196,7 @@ func (s *Source) validate() error {
 }
 
 func (c *Config) defaults() {
-	if c.Address == "" {
+	if c.Address == "" && c.HostName != "" {
 		c.Address = net.JoinHostPort(c.HostName, "443")
 	}
 	if c.APIVersion == "" {

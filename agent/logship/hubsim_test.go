@@ -124,3 +124,32 @@ func TestUploadToHubsimAcrossAHubRestart(t *testing.T) {
 	}
 	t.Logf("history %v, %d blocks re-sent", log.history(id), st["resentBlocks"])
 }
+
+// TestUploadWaitsForTheHubItIsAssigned: a device provisioned through DPS
+// does not know its hub when the shipper starts; a requested upload waits,
+// retrying, until SetHub names the assigned hub and the device's id there,
+// then completes to that hub.
+func TestUploadWaitsForTheHubItIsAssigned(t *testing.T) {
+	checkNoLeak(t)
+	h := hubtest.NewHub(t, hubsim.Config{})
+	dir := t.TempDir()
+	want := logText(51, 100<<10)
+	writeFile(t, dir, "carto.log", want)
+	cfg := hubsimConfig(t, h, "registration-7", deviceLogs(dir))
+	assignedID := "carto-0007"
+	cfg.Certificate = hubtest.Device(t, h, assignedID)
+	cfg.HostName, cfg.Address = "", ""
+	s, log := newShipper(t, cfg)
+	run(t, s)
+	id := s.Request(time.Time{}, time.Time{}, nil)
+	waitFor(t, 10*time.Second, "the job retrying for want of a hub", func() bool {
+		st := log.get(id)
+		return st != nil && st["state"] == StateRetrying
+	})
+	if n := len(h.FileNotifications()); n != 0 {
+		t.Fatalf("%d notifications before the hub was known", n)
+	}
+	s.SetHub(assignedID, h.HostName(), h.HTTPSAddr())
+	st := log.finished(t, id, 30*time.Second)
+	checkHubsimBlob(t, h, assignedID, st, want)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -195,6 +196,18 @@ func (s *Shipper) SetBandwidth(bytesPerSecond int64) { s.limit.setRate(bytesPerS
 func (s *Shipper) SetCertificate(cert tls.Certificate) {
 	s.client.cert.Store(&cert)
 	s.client.close()
+}
+
+// SetHub points uploads at the hub a device was assigned (DPS) under the
+// device id it has there; address is where to dial host (empty:
+// host:443). Uploads in flight continue on their SAS links; requests to
+// the hub use the new target from now on.
+func (s *Shipper) SetHub(deviceID, host, address string) {
+	if address == "" && host != "" {
+		address = net.JoinHostPort(host, "443")
+	}
+	s.client.setHub(hubTarget{deviceID: deviceID, host: host, addr: address})
+	s.poke()
 }
 
 // Status returns the job's twin status.

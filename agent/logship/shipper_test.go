@@ -207,7 +207,6 @@ func TestConfigValidation(t *testing.T) {
 		mut  func(*Config)
 	}{
 		{"no device", func(c *Config) { c.DeviceID = "" }},
-		{"no host", func(c *Config) { c.HostName = "" }},
 		{"block too big", func(c *Config) { c.BlockSize = MaxBlockSize + 1 }},
 		{"bad name", func(c *Config) { c.Sources[0].Name = "a b" }},
 		{"bad kind", func(c *Config) { c.Sources[0].Kind = "x" }},

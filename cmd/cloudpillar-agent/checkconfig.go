@@ -71,7 +71,7 @@ func identityRows(cfg *config, now time.Time) [][2]string {
 	ic := cfg.Identity
 	p := ic.Provision
 	issued := "none yet (the agent registers at start)"
-	if exp, ok := newIssuedIdentity(ic.Dir).expiry(); ok {
+	if exp, ok := storedIdentityExpiry(ic.Dir); ok {
 		issued = "expires " + exp.UTC().Format(time.RFC3339)
 	}
 	return [][2]string{

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,7 +244,6 @@ func TestCheckConfigSectionErrors(t *testing.T) {
 		{"renewAtPercent too high", prov("  renewAtPercent: 99\n"), ":6: provisioning.renewAtPercent: must be an integer between 50 and 95, got 99"},
 		{"bootstrap missing", strings.Replace(provYAML, "boot.pem", "nope.pem", 1), ":4: provisioning.certFile: " + dir + "/nope.pem with keyFile"},
 		{"bootstrap key mismatch", strings.Replace(provYAML, "boot-key.pem", "key.pem", 1), ":4: provisioning.certFile: " + dir + "/boot.pem with keyFile " + dir + "/key.pem: tls: private key does not match public key"},
-		{"logs under provisioning without hubHostName", prov("logs:\n  sources: [{name: d, kind: device, root: /tmp}]\n"), ":6: logs: needs hubHostName with provisioning"},
 		// Telemetry.
 		{"batchSamples zero", sec("batchSamples: 0\n"), ":6: batchSamples: must be an integer between 1 and 100, got 0"},
 		{"batchSamples text", sec("batchSamples: many\n"), `:6: batchSamples: must be an integer between 1 and 100, got "many"`},
@@ -343,42 +340,6 @@ func TestRunCheckConfigProvisioning(t *testing.T) {
 	}
 }
 
-// TestIssuedIdentityExpiry: the health endpoint's identity expiry follows
-// the identity file the agent stores, and is unknown before there is one.
-func TestIssuedIdentityExpiry(t *testing.T) {
-	dir := t.TempDir()
-	ids := newIssuedIdentity(dir)
-	if _, ok := ids.expiry(); ok {
-		t.Fatal("expiry before any identity: ok, want unknown")
-	}
-	ca, err := testpki.NewCA("identity test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"first", "second"} {
-		pair, err := ca.IssueDeviceTLS(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := json.Marshal(identity.Identity{DeviceID: id, Chain: pair.Certificate})
-		writeFile(t, filepath.Join(dir, identity.CurrentFile), string(raw))
-		leaf, _ := identity.Identity{Chain: pair.Certificate}.Leaf()
-		got, ok := ids.expiry()
-		if !ok || !got.Equal(leaf.NotAfter) {
-			t.Errorf("%s: expiry = %v, %v; want %v", id, got, ok, leaf.NotAfter)
-		}
-		time.Sleep(20 * time.Millisecond) // a distinct modification time for the next file
-	}
-	writeFile(t, filepath.Join(dir, identity.CurrentFile), "{broken")
-	if _, ok := ids.expiry(); ok {
-		t.Error("expiry of an unreadable identity: ok, want unknown")
-	}
-	os.Remove(filepath.Join(dir, identity.CurrentFile))
-	if _, ok := ids.expiry(); ok {
-		t.Error("expiry after the identity was removed: ok, want unknown")
-	}
-}
-
 // TestLoadConfigListsEverySectionError: one run reports the problems of
 // every section, each with its line, in file order where lines exist.
 func TestLoadConfigListsEverySectionError(t *testing.T) {
@@ -398,7 +359,7 @@ batchSamples: 0
 	_, err := loadYAML(t, dir, body, overrides{})
 	path := filepath.Join(dir, "agent.yaml")
 	wantPrefixes := []string{path + ":6: guard.timeZone:", path + ":10: batchSamples:", path + ":2: provisioning.idScope: is required",
-		path + ":7: logs: needs hubHostName", path + ":9: logs.redaction[0].regex: does not compile"}
+		path + ":9: logs.redaction[0].regex: does not compile"}
 	if err == nil {
 		t.Fatal("loadConfig = nil, want every problem")
 	}

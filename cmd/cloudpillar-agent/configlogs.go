@@ -116,9 +116,6 @@ func (fc *fileConfig) logsConfig(d *decoder, dir string, cfg *config) agent.Logs
 	if l == nil {
 		return agent.LogsConfig{}
 	}
-	if fc.HubHostName == "" && fc.Provisioning != nil {
-		d.fail("logs", "needs hubHostName with provisioning: the agent uploads logs to the hub's HTTPS endpoint under that name")
-	}
 	lc := agent.LogsConfig{HTTPSAddress: l.HTTPSAddress, BytesPerSecond: int64(l.BytesPerSecond)}
 	names, kinds := map[string]bool{}, map[logship.Kind]bool{}
 	for i, sf := range l.Sources {

@@ -83,13 +83,18 @@ provisioning:
   certFile: boot.pem
   keyFile: boot-key.pem
   timeoutSeconds: 20
-`, h.MQTTAddr(), h.DPSAddr(), h.IDScope())
+guard:
+  quietPeriodMinutes: 1
+logs:
+  httpsAddress: %s
+`, h.MQTTAddr(), h.DPSAddr(), h.IDScope(), h.HTTPSAddr())
 	path := filepath.Join(dir, "agent.yaml")
 	writeFile(t, path, body)
 	cfg, err := loadConfig(path, overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.now = scaledClock{start: time.Now(), factor: 10}.now // the quiet period after start, for the upload below
 	runAgent(t, cfg)
 	logPath := filepath.Join(dir, "logs", "agent.log")
 	started := waitLogRecord(t, logPath, "started", 30*time.Second)
@@ -116,6 +121,20 @@ provisioning:
 	if n := h.Events().DeviceCount("carto-e2e-1"); n < 1 {
 		t.Errorf("hub recorded %d messages from carto-e2e-1, want telemetry", n)
 	}
+	// Log delivery follows the hub DPS assigned: no hubHostName in the
+	// config, yet the agent's own log reaches that hub.
+	res := callMethod(t, h, "carto-e2e-1", "uploadLogs", map[string]any{"sources": []string{"agent"}})
+	if res.Status != 200 || res.Payload["jobId"] == nil {
+		t.Fatalf("uploadLogs answered %d %v, want 200 with a job id", res.Status, res.Payload)
+	}
+	hubtest.Eventually(t, 60*time.Second, func() bool {
+		for _, n := range h.FileNotifications() {
+			if n.DeviceID == "carto-e2e-1" && strings.Contains(n.BlobName, "/agent/") {
+				return true
+			}
+		}
+		return false
+	}, "no upload of the agent's log from the provisioned device: %+v", h.FileNotifications())
 }
 
 func readIdentity(t *testing.T, dir string) identity.Identity {

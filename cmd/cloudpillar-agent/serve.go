@@ -120,7 +120,7 @@ func (s *services) startHealth() error {
 	}
 	h := &healthHandler{
 		src:     s.agent,
-		expiry:  s.cfg.identityExpiry(),
+		expiry:  s.agent.IdentityExpires,
 		version: agent.Version,
 		now:     time.Now,
 		tracker: newDownTracker(time.Now()),
@@ -128,15 +128,6 @@ func (s *services) startHealth() error {
 	var err error
 	s.health, err = startHealth(s.cfg.HealthAddress, h, s.log)
 	return err
-}
-
-// identityExpiry is where the health endpoint learns the identity's
-// expiry: the fixed certificate, or the identity DPS issued.
-func (cfg *config) identityExpiry() identityExpiry {
-	if cfg.Identity != nil {
-		return newIssuedIdentity(cfg.Identity.Dir).expiry
-	}
-	return fixedExpiry(cfg.Hub.Certificate.Leaf.NotAfter)
 }
 
 func (s *services) closeLink() {
