@@ -108,8 +108,8 @@
 // Log delivery, on the uploadLogs direct method or the twin's schedule,
 // through the hub's file upload (agent/logship):
 //
-//	logs.httpsAddress               the hub's HTTPS host:port (default hubHostName:443; with
-//	                                provisioning hubHostName is then required)
+//	logs.httpsAddress               the hub's HTTPS host:port (default: the hub's host name
+//	                                (hubHostName, or the hub DPS assigns) at port 443)
 //	logs.bytesPerSecond             upload bandwidth cap, 0..1073741824, 0 = none (default 0)
 //	logs.sources                    list of: name (letters, digits, - and _, unique; required),
 //	                                kind device|agent|audit|case (required), root (a folder) with
