@@ -165,6 +165,9 @@ func (fc *fileConfig) loadPKI(d *decoder, dir string, cfg *config) {
 		d.fail("caFile", "%v", err)
 	}
 	cfg.Hub.RootCAs = roots
+	if cfg.Updates != nil {
+		cfg.Updates.DownloadRoots, _ = downloadRoots(resolve(dir, fc.CAFile)) // caFile's errors are reported above
+	}
 	if fc.Provisioning != nil {
 		cfg.Identity, cfg.Credential = fc.Provisioning.identityConfig(d, dir, roots, filepath.Dir(cfg.StorePath))
 		if cfg.Identity != nil && cfg.Hub.DeviceID == "" {
@@ -190,6 +193,22 @@ func loadRoots(path string) (*x509.CertPool, error) {
 	if !pool.AppendCertsFromPEM(pemData) {
 		return nil, fmt.Errorf("%s: no PEM certificates found", path)
 	}
+	return pool, nil
+}
+
+// downloadRoots are the CAs update downloads trust: the system's (update
+// payloads are usually served by a CDN) plus caFile's (a lab hub's blob
+// store). Payloads are verified against the signed manifest either way.
+func downloadRoots(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pemData, err := os.ReadFile(caFile)
+	if err != nil {
+		return pool, err
+	}
+	pool.AppendCertsFromPEM(pemData)
 	return pool, nil
 }
 

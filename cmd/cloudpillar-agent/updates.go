@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,10 +46,11 @@ type updateSettings struct {
 	RootsFile        string
 	Roots            update.Roots
 	Device           update.Device
-	Dir              string        // downloads
-	InstallerDir     string        // the installer's slots and state
-	InstallerTimeout time.Duration // 0: the installer's default (10 min)
-	InstallerEnv     []string      // KEY=VALUE added to the installer programs' environment
+	Dir              string         // downloads
+	InstallerDir     string         // the installer's slots and state
+	InstallerTimeout time.Duration  // 0: the installer's default (10 min)
+	InstallerEnv     []string       // KEY=VALUE added to the installer programs' environment
+	DownloadRoots    *x509.CertPool // CAs for payload downloads: the system's plus caFile's
 }
 
 // updatesFields enables updates: it is called when the key appears.
