@@ -58,6 +58,7 @@ func (h *Hub) startHTTPS(cert tls.Certificate) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/"+s.uploads.Container()+"/", s.blobs)
+	mux.Handle("/"+updatesContainer+"/", s.blobs)                   // updates_api.go
 	mux.Handle("/", h.throttleREST(service.New(h.serviceConfig()))) // throttle_api.go
 	mux.Handle(broker.WebSocketPath, h.MQTTWebSocketHandler())      // MQTT over WebSockets (PROTOCOL.md §1.1)
 	s.ln = tls.NewListener(raw, &tls.Config{
@@ -116,6 +117,7 @@ func (h *Hub) serviceConfig() service.Config {
 		},
 		InvokeMethod: h.invokeForService,
 		SendC2D:      h.sendC2DForService,
+		PublishURLs:  h.publishURLs, // updates_api.go
 		DeleteDevice: h.DeleteDevice,
 		Disconnect:   func(id, reason string) { h.hook.Disconnect(id, reason) },
 		Now:          h.cfg.Now,

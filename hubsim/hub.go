@@ -96,6 +96,11 @@ type Config struct {
 	// defaults (256 MiB a blob, Azure's 4000 MiB a block and 5000 MiB a
 	// Put Blob).
 	Blobs blob.StoreConfig
+	// UpdateURLLifetime is how long the download URL of an update file
+	// published through POST /_sim/updates/{name} (updates_api.go) stays
+	// valid, on the hub's clock (Now). Zero is DefaultUpdateURLLifetime
+	// (30 days).
+	UpdateURLLifetime time.Duration
 
 	// HTTPSAddr is the TCP address of the HTTPS endpoint (service REST
 	// API, device file upload, blob endpoint, /_sim/). Default

@@ -23,7 +23,7 @@ import (
 //	DIR/manifest.json   the inner manifest, byte for byte what is signed and deployed
 //	DIR/manifest.sig    its updateManifestSignature (updates sign)
 //	DIR/files/<name>    the payload files
-//	DIR/published.json  where the files are served (updates publish)
+//	DIR/published.json  each file's download URL in the hub's blob store (updates publish)
 const (
 	manifestFile  = "manifest.json"
 	signatureFile = "manifest.sig"
@@ -37,10 +37,12 @@ const updatesUsage = `usage:
         make an update: copy the files and write the inner manifest (sizes and SHA-256)
   cloudpillar updates sign --dir DIR [--keys KEYDIR]
         sign DIR/manifest.json with the lab signing key (cloudpillar pki update-keys)
-  cloudpillar updates publish --dir DIR [--listen ADDR]
-        serve DIR/files over HTTP (Range requests) until interrupted
+  cloudpillar updates publish --dir DIR [--state HUBDIR]
+        upload DIR/files into the hub's blob store, check each copy against the manifest,
+        and write their download URLs (read-only SAS, 30 days) to DIR/published.json
   cloudpillar updates deploy --dir DIR --device ID[,ID...] [--state HUBDIR] [--url BASE] [--workflow ID]
-        set each device's desired deviceUpdate.service through the hub's REST API`
+        set each device's desired deviceUpdate.service through the hub's REST API
+        (file URLs from DIR/published.json, or BASE/<file name>)`
 
 // runUpdates implements `cloudpillar updates create|sign|publish|deploy`.
 func runUpdates(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,12 +1,20 @@
 package main
 
 import (
-	"context"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"maps"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,31 +81,37 @@ func TestUpdatesCreateSignVerify(t *testing.T) {
 	}
 }
 
-// TestUpdatesPublishAndDeploy serves the files, checks a Range request,
-// and deploys through a lab hub's REST API into a device's desired twin.
+// TestUpdatesPublishAndDeploy publishes into a lab hub's blob store,
+// resumes a download with a Range request on the published URL as a
+// device would (resolving the hub's host name, trusting its CA), checks
+// that the URL cannot write, and deploys the URL through the hub's REST
+// API into a device's desired twin.
 func TestUpdatesPublishAndDeploy(t *testing.T) {
 	_, dir, payload := makeSignedUpdate(t)
 	state := t.TempDir()
-	_, _, stopHub := startLabHub(t, state)
-	defer stopHub()
+	info, _, _ := startLabHub(t, state)
 	if err := runPKI(t.Context(), []string{"device", "--id", "lab-7", "--state", state}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"updates", "publish", "--dir", dir, "--listen", "127.0.0.1:0"}, io.Discard, t.Output())
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("updates publish = %v", err)
-		}
-	}()
-	base := waitPublished(t, dir)
-	req, _ := http.NewRequest(http.MethodGet, base+"/carto-7.3.0.img", nil)
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"updates", "publish", "--dir", dir, "--state", state}, &out, t.Output()); err != nil {
+		t.Fatalf("updates publish = %v", err)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("carto-7.3.0.img: %d bytes in", len(payload))) {
+		t.Errorf("publish printed %q, want a line for the file with its size", out.String())
+	}
+	pub := readPublished(t, dir)
+	u := pub.Files["carto-7.3.0.img"]
+	_, port, _ := net.SplitHostPort(info.HTTPSAddress)
+	prefix := "https://localhost:" + port + "/updates/Cloud-Pillar/carto3-v7/7.3.0/carto-7.3.0.img?"
+	if len(pub.Files) != 1 || !strings.HasPrefix(u, prefix) || pub.PublishedAt.IsZero() {
+		t.Fatalf("%s = %+v, want the file under %s", publishedFile, pub, prefix)
+	}
+
+	c := labHTTPS(t, info)
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Range", "bytes=100-")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,29 +120,115 @@ func TestUpdatesPublishAndDeploy(t *testing.T) {
 	if resp.StatusCode != http.StatusPartialContent || string(body) != string(payload[100:]) {
 		t.Fatalf("range GET = %s, %d bytes; want 206 and the rest of the file", resp.Status, len(body))
 	}
-	deployWithin(t, state, dir, "lab-7")
-}
+	req, _ = http.NewRequest(http.MethodPut, u, strings.NewReader("not the update"))
+	req.Header.Set("x-ms-blob-type", "BlockBlob")
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("PUT on the published URL = %v, %v; want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
-func waitPublished(t *testing.T, dir string) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		su, err := deployment(deployFlags{dir: dir, workflow: "probe"}, time.Now())
-		if err == nil {
-			for _, u := range su.FileURLs {
-				return strings.TrimSuffix(u, "/carto-7.3.0.img")
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publish wrote no %s: %v", publishedFile, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	desired := deployWithin(t, state, dir, "lab-7")
+	if len(desired.FileURLs) != 1 || slices.Collect(maps.Values(desired.FileURLs))[0] != u {
+		t.Fatalf("desired fileUrls = %v, want the published URL %s", desired.FileURLs, u)
 	}
 }
 
+// TestUpdatesPublishRepublishes: publishing again replaces the blobs and
+// the URLs, and deploy refuses a published.json that lacks a file.
+func TestUpdatesPublishRepublishes(t *testing.T) {
+	_, dir, _ := makeSignedUpdate(t)
+	state := t.TempDir()
+	startLabHub(t, state)
+	for range 2 {
+		if err := run(t.Context(), []string{"updates", "publish", "--dir", dir, "--state", state}, io.Discard, t.Output()); err != nil {
+			t.Fatalf("updates publish = %v", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, publishedFile), []byte(`{"files":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := deployment(deployFlags{dir: dir}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), `no URL for file "carto-7.3.0.img"`) {
+		t.Fatalf("deployment with an empty %s = %v, want it to name the missing file", publishedFile, err)
+	}
+}
+
+// TestUpdatesPublishErrors: a missing --dir is a usage error; without a
+// running hub's hub.json publish says how to start one; a file changed
+// after updates create is caught by the check of the published copy, and
+// the earlier published.json is gone.
+func TestUpdatesPublishErrors(t *testing.T) {
+	if err := run(t.Context(), []string{"updates", "publish"}, io.Discard, io.Discard); !errors.Is(err, errUsage) {
+		t.Fatalf("publish without --dir = %v, want a usage error", err)
+	}
+	_, dir, _ := makeSignedUpdate(t)
+	noHub := t.TempDir()
+	err := run(t.Context(), []string{"updates", "publish", "--dir", dir, "--state", noHub}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "cloudpillar hub --state "+noHub) {
+		t.Fatalf("publish without a hub = %v, want advice to start one", err)
+	}
+	state := t.TempDir()
+	startLabHub(t, state)
+	if err := run(t.Context(), []string{"updates", "publish", "--dir", dir, "--state", state}, io.Discard, t.Output()); err != nil {
+		t.Fatalf("updates publish = %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filesDir, "carto-7.3.0.img"), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"updates", "publish", "--dir", dir, "--state", state}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the manifest says") {
+		t.Fatalf("publish of a changed file = %v, want the SHA-256 check to fail", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, publishedFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a failed publish left %s (%v)", publishedFile, err)
+	}
+}
+
+func TestBlobNames(t *testing.T) {
+	m := update.Manifest{UpdateID: update.UpdateID{Provider: "Cloud Pillar", Name: "carto3/v7", Version: "7.3.0+rc1"},
+		Files: []update.FileEntry{{Name: "rootfs a.img"}, {Name: "boot.img"}}}
+	got, err := blobNames(m)
+	want := map[string]string{"rootfs a.img": "Cloud-Pillar/carto3-v7/7.3.0-rc1/rootfs-a.img", "boot.img": "Cloud-Pillar/carto3-v7/7.3.0-rc1/boot.img"}
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("blobNames = %v, %v; want %v", got, err, want)
+	}
+	m.Files = append(m.Files, update.FileEntry{Name: "rootfs-a.img"})
+	if _, err := blobNames(m); err == nil {
+		t.Fatal("blobNames accepted two files with one blob name")
+	}
+	m.Files = []update.FileEntry{{Name: "../x.img"}}
+	if _, err := blobNames(m); err == nil {
+		t.Fatal("blobNames accepted a file name with a path")
+	}
+}
+
+func readPublished(t *testing.T, dir string) published {
+	t.Helper()
+	var p published
+	if err := json.Unmarshal(labReadFile(t, filepath.Join(dir, publishedFile)), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// labHTTPS is a client that trusts the lab hub's CA and resolves names as
+// a device does.
+func labHTTPS(t *testing.T, info hubInfo) *http.Client {
+	t.Helper()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(labReadFile(t, info.CAFile)) {
+		t.Fatalf("%s: no certificates", info.CAFile)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
 // deployWithin deploys to id (the hub registers it within its scan
-// interval), then reads the desired twin back through the REST API.
-func deployWithin(t *testing.T, state, dir, id string) {
+// interval), then reads the desired deviceUpdate.service back through the
+// REST API.
+func deployWithin(t *testing.T, state, dir, id string) update.ServiceUpdate {
 	t.Helper()
 	args := []string{"updates", "deploy", "--dir", dir, "--state", state, "--device", id, "--workflow", "wf-lab"}
 	deadline := time.Now().Add(15 * time.Second)
@@ -142,6 +242,26 @@ func deployWithin(t *testing.T, state, dir, id string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	var twin struct {
+		Properties struct {
+			Desired struct {
+				DeviceUpdate struct {
+					Service update.ServiceUpdate `json:"service"`
+				} `json:"deviceUpdate"`
+			} `json:"desired"`
+		} `json:"properties"`
+	}
+	getTwin(t, state, id, &twin)
+	su := twin.Properties.Desired.DeviceUpdate.Service
+	if su.Workflow.ID != "wf-lab" || su.UpdateManifestSignature == "" {
+		t.Fatalf("desired deviceUpdate.service = %+v, want the deployment", su)
+	}
+	return su
+}
+
+// getTwin reads device id's twin through the lab hub's REST API.
+func getTwin(t *testing.T, state, id string, out any) {
+	t.Helper()
 	info, err := readHubInfo(state)
 	if err != nil {
 		t.Fatal(err)
@@ -150,16 +270,7 @@ func deployWithin(t *testing.T, state, dir, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, svc.base+"/twins/"+id+"?api-version="+serviceAPIVersion, nil)
-	tok, _ := svc.token()
-	req.Header.Set("Authorization", tok)
-	resp, err := svc.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"wf-lab"`) || !strings.Contains(string(body), `"updateManifestSignature"`) {
-		t.Fatalf("GET twin = %s %s, want the deployment in desired deviceUpdate", resp.Status, body)
+	if err := svc.call(t.Context(), http.MethodGet, "/twins/"+id+"?api-version="+serviceAPIVersion, nil, out); err != nil {
+		t.Fatalf("GET twin %s: %v", id, err)
 	}
 }

@@ -25,53 +25,6 @@ import (
 // serviceAPIVersion is the IoT Hub REST api-version deploy speaks.
 const serviceAPIVersion = "2021-04-12"
 
-// published is DIR/published.json.
-type published struct {
-	BaseURL string `json:"baseUrl"`
-}
-
-// runUpdatesPublish serves DIR/files over HTTP until ctx ends, recording
-// the base URL in DIR/published.json for deploy.
-func runUpdatesPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("updates publish", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	dir := flags.String("dir", "", "update `DIR` (required)")
-	listen := flags.String("listen", "127.0.0.1:8480", "listen `ADDR` (devices must reach it)")
-	if help, err := parseCommandFlags(flags, args, "updates publish"); help || err != nil {
-		return err
-	}
-	if *dir == "" {
-		return fmt.Errorf("%w: updates publish: --dir is required", errUsage)
-	}
-	if _, err := os.Stat(filepath.Join(*dir, filesDir)); err != nil {
-		return fmt.Errorf("updates publish: %w", err)
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("updates publish: %w", err)
-	}
-	base := "http://" + ln.Addr().String()
-	raw, _ := json.Marshal(published{BaseURL: base})
-	if err := os.WriteFile(filepath.Join(*dir, publishedFile), raw, 0o644); err != nil {
-		ln.Close()
-		return fmt.Errorf("updates publish: %w", err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(filepath.Join(*dir, filesDir))), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "serving %s at %s (Ctrl-C stops)\n", filepath.Join(*dir, filesDir), base)
-	select {
-	case err := <-done:
-		return fmt.Errorf("updates publish: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	<-done
-	return nil
-}
-
 type deployFlags struct {
 	dir, state, url, workflow string
 	devices                   listFlag
@@ -86,7 +39,7 @@ func runUpdatesDeploy(ctx context.Context, args []string, stdout, stderr io.Writ
 	flags.StringVar(&f.dir, "dir", "", "signed update `DIR` (required)")
 	flags.StringVar(&f.state, "state", defaultStateDir, "hub state `DIR` (hub.json holds the service connection string)")
 	flags.Var(&f.devices, "device", "device `ID` to deploy to (repeatable, or comma-separated; required)")
-	flags.StringVar(&f.url, "url", "", "base `URL` of the payload files (default: DIR/published.json)")
+	flags.StringVar(&f.url, "url", "", "base `URL` serving the payload files by name (default: the URLs updates publish wrote to DIR/published.json)")
 	flags.StringVar(&f.workflow, "workflow", "", "deployment workflow `ID` (default: <version>-<unix time>)")
 	if help, err := parseCommandFlags(flags, args, "updates deploy"); help || err != nil {
 		return err
@@ -126,7 +79,7 @@ func runUpdatesDeploy(ctx context.Context, args []string, stdout, stderr io.Writ
 // deployment builds the desired deviceUpdate.service from a signed update
 // directory.
 func deployment(f deployFlags, now time.Time) (update.ServiceUpdate, error) {
-	raw, err := os.ReadFile(filepath.Join(f.dir, manifestFile))
+	m, raw, err := readManifest(f.dir)
 	if err != nil {
 		return update.ServiceUpdate{}, err
 	}
@@ -134,25 +87,9 @@ func deployment(f deployFlags, now time.Time) (update.ServiceUpdate, error) {
 	if err != nil {
 		return update.ServiceUpdate{}, fmt.Errorf("%w (sign it with `cloudpillar updates sign --dir %s`)", err, f.dir)
 	}
-	var m update.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return update.ServiceUpdate{}, fmt.Errorf("%s: %w", manifestFile, err)
-	}
-	base := f.url
-	if base == "" {
-		var p published
-		b, err := os.ReadFile(filepath.Join(f.dir, publishedFile))
-		if err == nil {
-			err = json.Unmarshal(b, &p)
-		}
-		if err != nil || p.BaseURL == "" {
-			return update.ServiceUpdate{}, fmt.Errorf("no --url and no %s (publish it first): %v", publishedFile, err)
-		}
-		base = p.BaseURL
-	}
-	urls := make(map[string]string, len(m.Files))
-	for _, fe := range m.Files {
-		urls[fe.URLKey()] = strings.TrimSuffix(base, "/") + "/" + url.PathEscape(fe.Name)
+	urls, err := fileURLs(f, m)
+	if err != nil {
+		return update.ServiceUpdate{}, err
 	}
 	wf := f.workflow
 	if wf == "" {
@@ -164,13 +101,42 @@ func deployment(f deployFlags, now time.Time) (update.ServiceUpdate, error) {
 	}, nil
 }
 
+// fileURLs maps each file's URL key to where devices download it: under
+// --url by name, else the URL updates publish recorded.
+func fileURLs(f deployFlags, m update.Manifest) (map[string]string, error) {
+	urls := make(map[string]string, len(m.Files))
+	if f.url != "" {
+		for _, fe := range m.Files {
+			urls[fe.URLKey()] = strings.TrimSuffix(f.url, "/") + "/" + url.PathEscape(fe.Name)
+		}
+		return urls, nil
+	}
+	var p published
+	b, err := os.ReadFile(filepath.Join(f.dir, publishedFile))
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no --url and no %s (run `cloudpillar updates publish --dir %s` first): %w", publishedFile, f.dir, err)
+	}
+	for _, fe := range m.Files {
+		u := p.Files[fe.Name]
+		if u == "" {
+			return nil, fmt.Errorf("%s has no URL for file %q (run `cloudpillar updates publish --dir %s` again)", publishedFile, fe.Name, f.dir)
+		}
+		urls[fe.URLKey()] = u
+	}
+	return urls, nil
+}
+
 // serviceClient calls the hub's service REST API with a SAS token from
-// the service connection string.
+// the service connection string, and its blob endpoint with blob SAS URLs.
 type serviceClient struct {
 	base          string // https://addr
 	host, keyName string
 	key           string
-	http          *http.Client
+	http          *http.Client // REST calls: 30 s each
+	blob          *http.Client // blob transfers: no overall limit, 30 s for headers
 }
 
 func newServiceClient(info hubInfo) (*serviceClient, error) {
@@ -202,8 +168,18 @@ func newServiceClient(info hubInfo) (*serviceClient, error) {
 		}
 	}
 	c.base = "https://" + addr
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: info.HostName}}
+	// Every request goes to the hub: blob URLs name it by its host name
+	// (hub.json's hostName), which need not resolve on this machine.
+	dialer := &net.Dialer{Timeout: 30 * time.Second}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: info.HostName, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		},
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
 	c.http = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	c.blob = &http.Client{Transport: tr}
 	return c, nil
 }
 
@@ -214,29 +190,43 @@ func (c *serviceClient) token() (string, error) {
 
 // patchTwin PATCHes /twins/{id} with body.
 func (c *serviceClient) patchTwin(ctx context.Context, id string, body any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
+	return c.call(ctx, http.MethodPatch, "/twins/"+url.PathEscape(id)+"?api-version="+serviceAPIVersion, body, nil)
+}
+
+// call sends body (nil: none) as JSON to the hub's path and decodes a
+// 2xx answer into out (nil: ignored).
+func (c *serviceClient) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
 	}
 	tok, err := c.token()
 	if err != nil {
 		return err
 	}
-	u := c.base + "/twins/" + url.PathEscape(id) + "?api-version=" + serviceAPIVersion
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, u, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", tok)
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("hub answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	if out != nil {
+		return json.Unmarshal(msg, out)
 	}
 	return nil
 }

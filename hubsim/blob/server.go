@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -24,7 +23,8 @@ type Server struct {
 }
 
 // NewServer serves store. A nil now is time.Now; a nil logger discards.
-// The SAS signing key is random per server.
+// SAS tokens are signed with the store's account key, which survives a
+// restart on the same directory.
 func NewServer(store *Store, now func() time.Time, log *slog.Logger) *Server {
 	if now == nil {
 		now = time.Now
@@ -32,9 +32,7 @@ func NewServer(store *Store, now func() time.Time, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	key := make([]byte, 32)
-	rand.Read(key) // never fails (crypto/rand, Go 1.24+)
-	return &Server{store: store, key: key, account: DefaultAccount, now: now, log: log}
+	return &Server{store: store, key: store.AccountKey(), account: DefaultAccount, now: now, log: log}
 }
 
 // Store is the server's blob store.

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -54,13 +57,15 @@ type Block struct {
 //	{dir}/blobs/{key}.json   Props, metadata included
 //	{dir}/blocks/{key}/{hex} uncommitted blocks, by hex of the decoded ID
 //	{dir}/tmp/               bodies being received
+//	{dir}/account.key        the account key SAS tokens are signed with
 //
 // where key is a hash of container/name, so any blob name is a safe file
 // name. Bodies stream into tmp/ without the lock; the lock covers only
 // renames and metadata, so uploads run in parallel. Safe for concurrent use.
 type Store struct {
-	dir string
-	cfg StoreConfig
+	dir        string
+	cfg        StoreConfig
+	accountKey []byte // read-only after OpenStore
 
 	mu  sync.Mutex // guards the files under blobs/ and blocks/, and seq
 	seq uint64
@@ -76,8 +81,47 @@ func OpenStore(dir string, cfg StoreConfig) (*Store, error) {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 	}
-	return &Store{dir: dir, cfg: cfg}, nil
+	k, err := loadAccountKey(filepath.Join(dir, accountKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	return &Store{dir: dir, cfg: cfg, accountKey: k}, nil
 }
+
+// accountKeyFile holds the store's account key (hex), made on first open.
+const accountKeyFile = "account.key"
+
+// loadAccountKey reads the account key at path, or makes and saves a new
+// random one when there is none: like a storage account's key, it
+// outlives restarts, so a SAS URL handed out before one still works after.
+// A file that is not a 32-byte hex key is an error, not replaced: every
+// URL signed with the old key would silently stop working.
+func loadAccountKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s: not a 32-byte hex account key", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	rand.Read(k) // never fails (crypto/rand, Go 1.24+)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// AccountKey is the key the store's SAS tokens are signed with.
+func (s *Store) AccountKey() []byte { return slices.Clone(s.accountKey) }
 
 // NewStore is OpenStore with MaxBlobBytes maxSize (0 = DefaultMaxBlobBytes)
 // and Azure's per-request limits.

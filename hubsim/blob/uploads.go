@@ -151,7 +151,7 @@ func (u *Uploads) Complete(deviceID, correlationID string, c Completion, now tim
 	}
 	n := Notification{
 		DeviceID: deviceID, BlobName: s.blobName, LastUpdatedTime: now.UTC(), EnqueuedTimeUTC: now.UTC(),
-		BlobURI: "https://" + u.cfg.Host + "/" + u.cfg.Container + "/" + escapePath(s.blobName),
+		BlobURI: "https://" + u.cfg.Host + "/" + u.cfg.Container + "/" + EscapePath(s.blobName),
 	}
 	if p, err := u.srv.Store().Props(u.cfg.Container, s.blobName); err == nil {
 		n.BlobSizeInBytes, n.LastUpdatedTime, n.Metadata = p.Size, p.Modified, p.Metadata
@@ -190,8 +190,9 @@ func correlationID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// escapePath escapes each segment of a blob name for a URI.
-func escapePath(name string) string {
+// EscapePath escapes each segment of a blob name for a blob URI's path
+// (https://{host}/{container}/{EscapePath(name)}), keeping the '/'s.
+func EscapePath(name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)

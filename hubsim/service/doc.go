@@ -5,7 +5,8 @@
 // /devices/query with x-ms-max-item-count / x-ms-continuation paging), the
 // device file-upload calls (POST /devices/{id}/files and the two
 // notification forms), and hubsim's own inspection API under /_sim/
-// (recorded D2C events, C2D send, file notifications).
+// (recorded D2C events, C2D send, file notifications, and upload and
+// download URLs for harness update files in the hub's blob store).
 //
 // Every service call needs a service SAS token (sr={hubHost}, skn={policy})
 // whose policy has the operation's rights: registry reads RegistryRead,
@@ -19,9 +20,9 @@
 // "Tracking ID:.."}; a body that is not JSON is a 400.
 //
 // The handler holds no goroutines. What the registry cannot store yet
-// (capabilities.iotEdge) is kept in a small map here. Direct methods and
-// C2D are reached through Config functions, so the package does not
-// depend on the device-facing side. It imports the hub's stores (registry,
-// twinstore, eventlog, blob, sas) and query; a Handler is safe for
-// concurrent use.
+// (capabilities.iotEdge) is kept in a small map here. Direct methods,
+// C2D and update publishing are reached through Config functions, so the
+// package does not depend on the device-facing side. It imports the hub's
+// stores (registry, twinstore, eventlog, blob, sas) and query; a Handler
+// is safe for concurrent use.
 package service

@@ -46,6 +46,11 @@ type Config struct {
 	// SendC2D, if set, queues a cloud-to-device message; nil answers
 	// POST /_sim/devices/{id}/messages with 501.
 	SendC2D func(deviceID string, msg C2DMessage) error
+	// PublishURLs, if set, returns the URLs to upload a harness update
+	// file to the hub's blob store and to download it, both carrying a
+	// blob SAS, for a name the handler has checked (sim_updates.go); nil
+	// answers POST /_sim/updates/{name} with 501.
+	PublishURLs func(name string) (uploadURL, downloadURL string, err error)
 	// DeleteDevice, if set, removes an identity with everything the hub
 	// keeps for it (connection, twin, C2D queue); nil deletes the registry
 	// entry and the twin.
@@ -115,6 +120,7 @@ func (h *Handler) routes() {
 		{"GET /_sim/devices/{id}/events", owner, false, (*Handler).simEvents},
 		{"POST /_sim/devices/{id}/messages", owner, false, (*Handler).simSendC2D},
 		{"GET /_sim/files", owner, false, (*Handler).simFiles},
+		{"POST /_sim/updates/{name...}", owner, false, (*Handler).simPublishURLs},
 	} {
 		h.mux.Handle(rt.pattern, h.wrap(rt))
 	}
