@@ -184,6 +184,7 @@ func loadConfig(path string, ov overrides) (*config, error) {
 		return nil, d.errs
 	}
 	cfg.Path = path
+	applyLinkFlags(cfg)
 	return cfg, nil
 }
 
