@@ -35,7 +35,7 @@ func TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops(t *testing.T
 		Throttle: &throttle.Config{Tier: throttle.S1, ShapingDelay: 500 * time.Millisecond,
 			Rates: map[throttle.Class]float64{throttle.D2C: 5, throttle.TwinReads: 2}},
 	})
-	a, stop := runThrottledAgent(t, h, "dev-t")
+	a, stop := runThrottledAgent(t, h, "dev-t", throttleFloor)
 
 	start := time.Now()
 	hubtest.Eventually(t, 20*time.Second, func() bool {
@@ -66,16 +66,17 @@ func TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops(t *testing.T
 	checkDelivery(t, h, a, "dev-t")
 }
 
-// runThrottledAgent runs the real agent for id sampling every 20 ms with a
-// short throttle floor and send timeout; stop ends it (also at cleanup).
-func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string) (a *agent.Agent, stop func()) {
+// runThrottledAgent runs the real agent for id sampling every 20 ms with
+// throttle floor floor, reconnect backoff 50-200 ms and a short send
+// timeout; stop ends it (also at cleanup).
+func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string, floor time.Duration) (a *agent.Agent, stop func()) {
 	t.Helper()
 	a, err := agent.New(agent.Config{
 		Hub:               hubtest.SessionConfig(h, id, hubtest.Device(t, h, id)),
 		TelemetryInterval: 20 * time.Millisecond,
 		Boot:              1,
 		Backoff:           backoff.Policy{Base: 50 * time.Millisecond, Cap: 200 * time.Millisecond},
-		ThrottleFloor:     throttleFloor,
+		ThrottleFloor:     floor,
 		SendTimeout:       5 * time.Second,
 		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})),
 	})
@@ -97,4 +98,45 @@ func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string) (a *agent.Agent, 
 	}
 	t.Cleanup(stop)
 	return a, stop
+}
+
+// TestAgentBacksOffWhenTheDailyQuotaIsUsedUp (PROTOCOL.md §5): once the
+// hub's daily message quota is used up, the hub closes the connection on
+// the next telemetry message and answers the agent's twin read after it
+// reconnects 403 (403002). The agent treats that as throttling: it waits
+// its throttle floor before each redial instead of reconnecting in a tight
+// loop, keeps every message, and delivers them all once the hub takes
+// messages again.
+func TestAgentBacksOffWhenTheDailyQuotaIsUsedUp(t *testing.T) {
+	noLeaks(t)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	h := hubtest.NewHub(t, hubsim.Config{
+		Now:      func() time.Time { return time.Unix(0, clock.Load()) },
+		Throttle: &throttle.Config{Tier: throttle.S1, DailyQuota: 10},
+	})
+	const floor = time.Second // well above the 200 ms backoff cap, so a tight loop shows
+	a, stop := runThrottledAgent(t, h, "dev-q", floor)
+
+	hubtest.Eventually(t, 20*time.Second, func() bool { return h.ThrottleStats().QuotaExceeded >= 1 },
+		"the quota was never hit: %+v", h.ThrottleStats())
+	first, start := h.ThrottleStats().QuotaExceeded, time.Now()
+	const window = 3 * time.Second
+	time.Sleep(window) // a measuring window: the count over it is the point
+	st := h.ThrottleStats()
+	// One refusal per redial, and a redial at most once per floor; without
+	// the floor the 200 ms backoff cap would allow about 15.
+	if n, most := st.QuotaExceeded-first, int64(window/floor)+2; n > most {
+		t.Fatalf("%d quota refusals in %v, want at most %d with a %v floor: the agent redials in a tight loop", n, window, most, floor)
+	}
+	t.Logf("quota used up: %d refusals in %v, %d messages waiting in the agent", st.QuotaExceeded-first, time.Since(start).Round(time.Millisecond), a.Stats().Pending)
+
+	if err := h.SetThrottle(nil); err != nil {
+		t.Fatal(err)
+	}
+	a.SetProducing(false)
+	hubtest.Eventually(t, 30*time.Second, func() bool { return a.Stats().Pending == 0 },
+		"%d messages still pending after the quota was lifted", a.Stats().Pending)
+	stop()
+	checkDelivery(t, h, a, "dev-q")
 }

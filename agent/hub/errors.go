@@ -30,9 +30,12 @@ func classify(err error) error {
 	case errors.Is(err, packets.ErrorRefusedServerUnavailable):
 		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
-	// The SDK reports twin errors only as text: "request failed with 429 response code".
+	// The SDK reports twin errors only as text: "request failed with 429
+	// response code", without the body. A twin request answered 403 is the
+	// daily message quota (403002 IotHubQuotaExceeded, PROTOCOL.md §5): the
+	// other 403 codes concern C2D queues and file uploads, not twins.
 	msg := err.Error()
-	if strings.Contains(msg, "with 429 response") || strings.Contains(msg, "403002") {
+	if strings.Contains(msg, "with 429 response") || strings.Contains(msg, "with 403 response") || strings.Contains(msg, "403002") {
 		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	if strings.Contains(msg, "with 401 response") || strings.Contains(msg, "with 404 response") {

@@ -20,6 +20,7 @@ func TestClassifyRecognisesRefusalsAndThrottling(t *testing.T) {
 		{"twin 429", errors.New("request failed with 429 response code"), ErrThrottled},
 		{"twin 404", errors.New("request failed with 404 response code"), ErrUnauthorized},
 		{"quota", errors.New("IoTHubQuotaExceeded 403002"), ErrThrottled},
+		{"twin 403 (the daily quota over MQTT: the SDK drops the body)", errors.New("request failed with 403 response code"), ErrThrottled},
 		{"network", errors.New("connection reset by peer"), nil},
 	}
 	for _, tc := range tests {
