@@ -40,6 +40,23 @@ type Summary struct {
 	Timeline []TimelineEvent `json:"timeline"`
 	// Samples are periodic fleet figures for charts, in time order.
 	Samples []Sample `json:"samples"`
+	// Throttling is what the hub refused or delayed when the scenario
+	// gave it an IoT Hub tier (hub.tier); nil without one.
+	Throttling *Throttling `json:"throttling,omitempty"`
+}
+
+// Throttling reports a throttled hub's refusals, by operation class
+// (hubsim/throttle's class names: d2cSends, twinReads, ...).
+type Throttling struct {
+	Tier  string `json:"tier"`
+	Units int    `json:"units"`
+	// Throttled counts operations refused with 429 (for device telemetry:
+	// connections closed after shaping could not absorb the rate).
+	Throttled map[string]int64 `json:"throttled"`
+	// Shaped counts operations admitted after waiting (traffic shaping).
+	Shaped map[string]int64 `json:"shaped"`
+	// QuotaExceeded counts operations refused with 403002 (daily quota).
+	QuotaExceeded int64 `json:"quotaExceeded"`
 }
 
 // Connect reports how the fleet came online.

@@ -28,6 +28,7 @@ func (r *run) judge() {
 	tl := r.net.Timeline()
 	s.Chaos.Partitions = tl.Count(chaos.KindPartition)
 	s.Chaos.HubRestarts = r.hub.Restarts()
+	r.countThrottling()
 	r.judgeLogs()
 	for _, e := range tl.Events() {
 		s.Timeline = append(s.Timeline, reports.TimelineEvent{At: e.At, Kind: e.Kind, Site: e.Site, Detail: e.Detail})
@@ -74,4 +75,22 @@ func (r *run) verdict() {
 	if len(s.Failures) > 0 {
 		s.Verdict = reports.VerdictFail
 	}
+}
+
+// countThrottling copies a throttled hub's counters into the summary.
+func (r *run) countThrottling() {
+	tc := r.sc.Hub.Throttle()
+	if tc == nil {
+		return
+	}
+	st := r.hub.ThrottleStats()
+	t := &reports.Throttling{Tier: string(tc.Tier), Units: max(tc.Units, 1), Throttled: map[string]int64{},
+		Shaped: map[string]int64{}, QuotaExceeded: st.QuotaExceeded}
+	for c, n := range st.Throttled {
+		t.Throttled[c.String()] = n
+	}
+	for c, n := range st.Shaped {
+		t.Shaped[c.String()] = n
+	}
+	r.sum.Throttling = t
 }

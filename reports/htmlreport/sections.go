@@ -1,6 +1,10 @@
 package htmlreport
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+
 	"github.com/cloudpillar/cloudpillar/reports"
 )
 
@@ -25,6 +29,7 @@ func sections(s *reports.Summary) []section {
 		updatesSection(s.Updates),
 		logsSection(s.Logs),
 		chaosSection(s.Chaos),
+		throttlingSection(s.Throttling),
 		resourcesSection(s.Resources),
 	}
 }
@@ -85,6 +90,23 @@ func chaosSection(c reports.Chaos) section {
 		{"Power losses", count(int64(c.PowerLosses)), false},
 		{"Patient cases", count(int64(c.Cases)), false},
 	}}
+}
+
+// throttlingSection lists a throttled hub's refusals and shaped
+// operations by class; without a tier it says the hub did not throttle.
+func throttlingSection(t *reports.Throttling) section {
+	if t == nil {
+		return section{"Hub throttling", []row{{"Tier", "none (no throttling)", false}}}
+	}
+	rows := []row{{"Tier", fmt.Sprintf("%s × %d", t.Tier, max(t.Units, 1)), false}}
+	for _, c := range slices.Sorted(maps.Keys(t.Throttled)) {
+		rows = append(rows, row{"Refused (429): " + c, count(t.Throttled[c]), false})
+	}
+	for _, c := range slices.Sorted(maps.Keys(t.Shaped)) {
+		rows = append(rows, row{"Shaped: " + c, count(t.Shaped[c]), false})
+	}
+	rows = append(rows, row{"Daily quota refusals (403002)", count(t.QuotaExceeded), false})
+	return section{"Hub throttling", rows}
 }
 
 func resourcesSection(r reports.Resources) section {

@@ -52,6 +52,8 @@ func Passing() *reports.Summary {
 		StartedAt: StartedAt,
 		Timeline:  timeline(),
 		Samples:   samples(),
+		Throttling: &reports.Throttling{Tier: "S1", Units: 1,
+			Throttled: map[string]int64{"twinUpdates": 12}, Shaped: map[string]int64{"d2cSends": 340}},
 	}
 }
 
