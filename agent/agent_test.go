@@ -1,13 +1,13 @@
 package agent_test
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
@@ -32,20 +32,7 @@ func startAgent(t *testing.T, h *hubsim.Hub, id string, mutate func(*agent.Confi
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	a, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if err := a.Close(); err != nil {
-			t.Errorf("agent Close: %v", err)
-		}
-	})
+	a, _ := agenttest.Run(t, cfg)
 	return a
 }
 

@@ -3,9 +3,10 @@ package agent_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	agenthub "github.com/cloudpillar/cloudpillar/agent/hub"
@@ -62,14 +63,7 @@ func runIdentityAgent(t *testing.T, h *hubsim.Hub, lab *testpki.LabPKI, regID, d
 	}
 	cfg.Guard.Lease = 2 * time.Minute
 	cfg.Guard.QuietPeriod = time.Minute
-	a, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait(); a.Close() })
+	a, _ := agenttest.Run(t, cfg)
 	return a
 }
 

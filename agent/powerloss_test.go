@@ -13,9 +13,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"go.etcd.io/bbolt"
 
@@ -181,14 +182,7 @@ func runAgentOnStore(t *testing.T, h *hubsim.Hub, dir string) *agent.Agent {
 	t.Setenv("CP_ADDR", h.MQTTAddr())
 	cfg := agentConfigFromEnv(t)
 	cfg.TelemetryInterval = time.Hour
-	a, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait(); a.Close() })
+	a, _ := agenttest.Run(t, cfg)
 	return a
 }
 

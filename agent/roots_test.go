@@ -1,12 +1,12 @@
 package agent_test
 
 import (
-	"context"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
@@ -19,24 +19,7 @@ import (
 // (also run at cleanup), so a test can restart the agent on its store.
 func runStoppable(t *testing.T, cfg agent.Config) (*agent.Agent, func()) {
 	t.Helper()
-	a, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			if err := a.Close(); err != nil {
-				t.Errorf("agent Close: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	a, stop := agenttest.Run(t, cfg)
 	return a, stop
 }
 

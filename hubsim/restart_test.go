@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
@@ -45,30 +46,13 @@ func noLeaks(t *testing.T) {
 // at cleanup).
 func runAgent(t *testing.T, h *hubsim.Hub, id string, cert tls.Certificate) (a *agent.Agent, stop func()) {
 	t.Helper()
-	a, err := agent.New(agent.Config{
+	a, stop = agenttest.Run(t, agent.Config{
 		Hub:               hubtest.SessionConfig(h, id, cert),
 		TelemetryInterval: 50 * time.Millisecond,
 		Boot:              3,
 		Backoff:           backoff.Policy{Base: 50 * time.Millisecond, Cap: 500 * time.Millisecond},
 		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			if err := a.Close(); err != nil {
-				t.Errorf("agent Close: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
 	return a, stop
 }
 

@@ -1,12 +1,12 @@
 package hubsim_test
 
 import (
-	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
@@ -71,7 +71,7 @@ func TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops(t *testing.T
 // timeout; stop ends it (also at cleanup).
 func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string, floor time.Duration) (a *agent.Agent, stop func()) {
 	t.Helper()
-	a, err := agent.New(agent.Config{
+	a, stop = agenttest.Run(t, agent.Config{
 		Hub:               hubtest.SessionConfig(h, id, hubtest.Device(t, h, id)),
 		TelemetryInterval: 20 * time.Millisecond,
 		Boot:              1,
@@ -80,23 +80,6 @@ func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string, floor time.Durati
 		SendTimeout:       5 * time.Second,
 		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			if err := a.Close(); err != nil {
-				t.Errorf("agent Close: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
 	return a, stop
 }
 

@@ -8,9 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
@@ -44,7 +45,7 @@ func TestHubOnALabPKIProvisionsABootstrappedAgent(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
-	a, err := agent.New(agent.Config{
+	a, _ := agenttest.Run(t, agent.Config{
 		Hub: hub.Config{Address: info.MQTTAddress, RootCAs: roots, KeepAlive: 5 * time.Second},
 		Identity: &agent.IdentityConfig{Dir: t.TempDir(), Provision: provision.Config{
 			IDScope: info.DPSIDScope, RegistrationID: "lab-boot-1", Address: info.DPSAddress, ServerName: info.HostName,
@@ -52,13 +53,6 @@ func TestHubOnALabPKIProvisionsABootstrappedAgent(t *testing.T) {
 		}},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait(); a.Close() })
 	deadline := time.Now().Add(30 * time.Second)
 	for !a.Stats().Connected {
 		if time.Now().After(deadline) {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
@@ -93,7 +93,7 @@ func startUpdateAgent(t *testing.T, info hubInfo, keys, cfgPath string, slots *c
 	dev := carto.New(1)
 	dev.UseSlots(slots)
 	clock := &skewClock{}
-	a, err := agent.New(agent.Config{
+	a, _ := agenttest.Run(t, agent.Config{
 		Hub: loadLabAgentConfig(t, cfgPath), AuthRetryFloor: 200 * time.Millisecond,
 		Device: dev, Now: clock.now,
 		Guard: guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute, Windows: []guard.Window{guard.AlwaysOpen()}},
@@ -101,19 +101,6 @@ func startUpdateAgent(t *testing.T, info hubInfo, keys, cfgPath string, slots *c
 			Roots: roots, Device: carto.UpdateDevice, Installer: slots, Dir: filepath.Join(t.TempDir(), "work"), Client: dl,
 		},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if err := a.Close(); err != nil {
-			t.Errorf("agent Close: %v", err)
-		}
 	})
 	return updateAgent{Agent: a, clock: clock}
 }
