@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/device"
@@ -17,6 +15,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 )
 
 // startAgent runs an agent for device id against h until the test ends.

@@ -6,14 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	agenthub "github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/identity"
 	"github.com/cloudpillar/cloudpillar/agent/provision"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/dps"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 

@@ -6,13 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/agent/update"
 	"github.com/cloudpillar/cloudpillar/agent/update/updatetest"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 )
 
 // runStoppable runs an agent like startAgent and returns a stop function

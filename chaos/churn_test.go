@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // TestPartitionChurnDeliversEveryByteInOrder flaps a site while data flows
@@ -15,7 +17,7 @@ import (
 func TestPartitionChurnDeliversEveryByteInOrder(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n := NewNetwork(nil)
 			n.SendBuffer = 4 << 10 // small, so writers also block on a full buffer
 			raw, peer := tr.pair(t)

@@ -6,12 +6,14 @@ import (
 	"net"
 	"runtime"
 	"testing"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 func TestCloseDuringPartitionDefersUnderlyingCloseUntilHeal(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n, dev, peer := wrapped(t, tr)
 			n.Partition("lyon")
 			dev.Write([]byte("dropped"))
@@ -53,7 +55,7 @@ func TestCloseUnblocksPendingIOWithErrClosed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n := NewNetwork(nil)
 			raw, _ := pipePair(t)
 			entering := &enteringConn{Conn: raw, reading: make(chan struct{}, 1)}
@@ -81,7 +83,7 @@ func TestCloseUnblocksPendingIOWithErrClosed(t *testing.T) {
 }
 
 func TestCloseAfterHealDeliversHeldWritesThenEOF(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	n, dev, peer := wrapped(t, transports[0])
 	held := pattern(100 << 10)
 	n.Partition("lyon")
@@ -95,7 +97,7 @@ func TestCloseAfterHealDeliversHeldWritesThenEOF(t *testing.T) {
 }
 
 func TestClosedConnsLeaveNoBookkeeping(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	const perSite = 1000
 	n := NewNetwork(nil)
 	var devs []net.Conn
@@ -121,7 +123,7 @@ func TestClosedConnsLeaveNoBookkeeping(t *testing.T) {
 }
 
 func TestHealthyWrapperStartsNoGoroutines(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	n := NewNetwork(nil)
 	dev, peer := tcpPair(t)
 	c := n.Wrap("lyon", dev)

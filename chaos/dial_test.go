@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // listen returns a loopback listener whose accepted conns are closed at
@@ -53,7 +55,7 @@ func TestDialThroughSite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			ln := listen(t)
 			n := NewNetwork(nil)
 			var dials atomic.Int32

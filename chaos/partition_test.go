@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // goWrite starts one Write of p on c.
@@ -31,7 +33,7 @@ func TestPartitionHoldsWritesAndDeliversThemInOrderAfterHeal(t *testing.T) {
 	for _, tr := range transports {
 		for _, pl := range payloads {
 			t.Run(tr.name+"/"+pl.name, func(t *testing.T) {
-				checkGoroutines(t)
+				leakcheck.Check(t, waitTimeout)
 				n, dev, peer := wrapped(t, tr)
 				n.Partition("lyon")
 				for _, m := range pl.msgs {
@@ -71,7 +73,7 @@ func TestFullSendBufferBlocksWrite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n := NewNetwork(nil)
 			n.SendBuffer = buf
 			raw, peer := pipePair(t)
@@ -110,7 +112,7 @@ func TestPartitionHoldsReadsUntilHeal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"/read blocked before partition", func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n := NewNetwork(nil)
 			raw, peer := pipePair(t)
 			entering := &enteringConn{Conn: raw, reading: make(chan struct{}, 1)}
@@ -125,7 +127,7 @@ func TestPartitionHoldsReadsUntilHeal(t *testing.T) {
 			checkResult(t, await(t, r), tc.want)
 		})
 		t.Run(tc.name+"/read started during partition", func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n, dev, peer := wrapped(t, transports[1]) // tcp: the peer's write lands in kernel buffers
 			n.Partition("lyon")
 			r := goRead(dev, 64)
@@ -157,7 +159,7 @@ func TestReadDeadlineDuringPartition(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t, waitTimeout)
 			n := NewNetwork(nil)
 			raw, peer := pipePair(t)
 			entering := &enteringConn{Conn: raw, reading: make(chan struct{}, 1)}
@@ -198,7 +200,7 @@ func checkTimeout(t testing.TB, r result) {
 }
 
 func TestRepartitionDuringFlushKeepsOrder(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	n, dev, peer := wrapped(t, transports[0])
 	first := pattern(4 * flushChunk)
 	n.Partition("lyon")
@@ -220,7 +222,7 @@ func TestRepartitionDuringFlushKeepsOrder(t *testing.T) {
 }
 
 func TestPartitionLeavesOtherSitesAlone(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	n := NewNetwork(nil)
 	lyonRaw, lyonPeer := tcpPair(t)
 	parisRaw, parisPeer := tcpPair(t)

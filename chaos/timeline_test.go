@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 func TestTimelineRecordsPartitionAndHeal(t *testing.T) {
@@ -53,7 +55,7 @@ func TestTimelineEventsIsACopy(t *testing.T) {
 }
 
 func TestTimelineConcurrentRecordKeepsEveryEvent(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	tl := NewTimeline(nil)
 	var wg sync.WaitGroup
 	for range 8 {

@@ -18,6 +18,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
 
@@ -89,7 +90,7 @@ func stateOf(t *testing.T, h *hubsim.Hub, ids []string) hubState {
 // the same certificate and a SAS device with the same keys, and the queued
 // message is delivered.
 func TestStateSurvivesANewHubOnTheSameDir(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	dir := t.TempDir()
 	ca, err := testpki.NewCA("hubsim state test CA")
 	if err != nil {
@@ -165,7 +166,7 @@ func checkC2DDelivered(t *testing.T, h *hubsim.Hub, id string, cert tls.Certific
 // TestStateDirHeldByARunningHub: a second hub on the same state directory
 // fails clearly instead of sharing (and corrupting) it.
 func TestStateDirHeldByARunningHub(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	dir := t.TempDir()
 	startStateHub(t, dir, nil)
 	_, err := hubsim.New(hubsim.Config{StateDir: dir})
@@ -179,7 +180,7 @@ func TestStateDirHeldByARunningHub(t *testing.T) {
 // gone after a restart, a twin changed again has its last version, a
 // message recorded again counts twice.
 func TestStateFlushesWhileRunning(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	dir := t.TempDir()
 	h1, close1 := startStateHub(t, dir, nil)
 	db := filepath.Join(dir, "hub.db")

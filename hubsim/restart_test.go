@@ -6,12 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
@@ -19,27 +16,10 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/dps"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 	"github.com/cloudpillar/cloudpillar/internal/testpki"
 )
-
-// noLeaks fails the test if, once its cleanups ran, more goroutines run
-// than when it started (STYLE.md 4). Call it first: cleanups run last in,
-// first out.
-func noLeaks(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("%d goroutines left, %d before the test:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
 
 // runAgent runs the real agent for device id with cert, sampling every
 // 50 ms, reconnecting within half a second. stop ends it (idempotent; also
@@ -93,7 +73,7 @@ func refused(addr string) bool {
 // back by itself and every message it accepted reached the hub, repeats
 // counted exactly.
 func TestRestartLosesNoTelemetryAndTheAgentReconnects(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	h := hubtest.NewHub(t, hubsim.Config{})
 	a, stop := runAgent(t, h, "dev-r", hubtest.Device(t, h, "dev-r"))
 	hubtest.Eventually(t, 15*time.Second, func() bool { return a.Stats().Delivered >= 5 }, "agent delivered fewer than 5 messages")
@@ -140,7 +120,7 @@ func TestRestartLosesNoTelemetryAndTheAgentReconnects(t *testing.T) {
 // come back on the same addresses, and a device provisions and connects
 // afterwards.
 func TestRestartResetsConnectionsAndKeepsDPS(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	lab, err := testpki.NewLabPKI(testpki.LabOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +160,7 @@ func TestRestartResetsConnectionsAndKeepsDPS(t *testing.T) {
 // connection made while down is closed at once, and devices come back
 // afterwards.
 func TestRestartOnACallerListener(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +187,7 @@ func TestRestartOnACallerListener(t *testing.T) {
 }
 
 func TestRestartNeedsARunningHub(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	h, err := hubsim.New(hubsim.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +212,7 @@ func TestRestartNeedsARunningHub(t *testing.T) {
 // TestCloseEndsARestartsDownTime: closing the hub while it is down ends
 // the restart at once.
 func TestCloseEndsARestartsDownTime(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	h, err := hubsim.New(hubsim.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/backoff"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
 	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // throttleFloor is the agent's wait after a 429 in this test (production:
@@ -27,7 +27,7 @@ const throttleFloor = 250 * time.Millisecond
 // in a tight loop. It keeps producing; once throttling is turned off every
 // message it accepted reaches the hub.
 func TestAgentKeepsEveryMessageWhileThrottledAndDeliversWhenItStops(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
 	h := hubtest.NewHub(t, hubsim.Config{
@@ -91,7 +91,7 @@ func runThrottledAgent(t *testing.T, h *hubsim.Hub, id string, floor time.Durati
 // loop, keeps every message, and delivers them all once the hub takes
 // messages again.
 func TestAgentBacksOffWhenTheDailyQuotaIsUsedUp(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t, 10*time.Second)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
 	h := hubtest.NewHub(t, hubsim.Config{

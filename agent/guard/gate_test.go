@@ -3,12 +3,12 @@ package guard
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/device"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // fakeClock is a settable clock whose timers never fire on their own: a
@@ -44,19 +44,11 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// checkNoLeak fails if the test left goroutines behind.
-func checkNoLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		waitFor(t, 2*time.Second, "goroutines to finish", func() bool { return runtime.NumGoroutine() <= before })
-	})
-}
-
 // TestGateWaitingDownloadProceedsAfterQuietPeriod: a download waiting on
 // the gate starts only once the case has ended and the quiet period has
 // passed on the injected clock (issue 5).
 func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 2*time.Second)
 	clk := &fakeClock{t: t0}
 	gate := NewGate(New(Config{Lease: MaxLease}), clk.now, clk.after)
 	gate.Observe(device.CaseLive)
@@ -105,7 +97,7 @@ func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
 // TestGateWaitHonoursContext: a waiter gives up when its context ends and
 // says why it was waiting.
 func TestGateWaitHonoursContext(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 2*time.Second)
 	clk := &fakeClock{t: t0}
 	gate := NewGate(New(Config{}), clk.now, clk.after)
 	gate.Observe(device.CaseLive)
@@ -122,7 +114,7 @@ func TestGateWaitHonoursContext(t *testing.T) {
 // TestGateRechecksOnTimer: without a Notify the waiter re-checks at the
 // decision's RetryAt (capped at MaxRecheck) on the gate's clock.
 func TestGateRechecksOnTimer(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 2*time.Second)
 	clk := &fakeClock{t: t0}
 	fire := make(chan time.Time)
 	var mu sync.Mutex
@@ -156,7 +148,7 @@ func TestGateRechecksOnTimer(t *testing.T) {
 // selects on Changed and calls Check learns of a case start at once
 // (issue 5: "Pausable work stops within 1 s of a case starting").
 func TestRunningWorkStopsWithinASecondOfACaseStarting(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 2*time.Second)
 	clk := &fakeClock{t: t0}
 	gate := NewGate(New(Config{QuietPeriod: time.Minute, Lease: MaxLease}), clk.now, clk.after)
 	gate.Observe(device.CaseIdle)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/hubsim/blob"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // TestUploadRetriesBlobEndpoint500AndTruncatedAnswers: a Put Block that
@@ -19,7 +20,7 @@ import (
 // stored, are sent again; the blob is complete and the re-sends counted
 // (issue 6, faults).
 func TestUploadRetriesBlobEndpoint500AndTruncatedAnswers(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(10, 400<<10)
@@ -58,7 +59,7 @@ func TestUploadRetriesBlobEndpoint500AndTruncatedAnswers(t *testing.T) {
 // it, and the shipper sends the block again: the blob is intact and the
 // re-send counted.
 func TestDamagedBlockIsRefusedAndSentAgain(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(12, 200<<10)
@@ -110,7 +111,7 @@ func (d *damagedBody) Read(p []byte) (int, error) {
 // request with 403006 while the device has 10 uploads open; the job
 // retries with backoff and completes once slots are free.
 func TestUploadWaitsOutTooManyActiveUploads(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	_, _, uploads := h.state()
 	var held []string
@@ -151,7 +152,7 @@ func TestUploadSendsALostNotificationAgain(t *testing.T) {
 		{"answer lost", func(h *testHub, w http.ResponseWriter, r *http.Request) { h.truncate(hookNotify, w, r) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t, 5*time.Second)
 			h := newTestHub(t)
 			dir := t.TempDir()
 			want := logText(12, 20<<10)
@@ -179,7 +180,7 @@ func TestUploadSendsALostNotificationAgain(t *testing.T) {
 // new upload request for the same blob name continues with the blocks
 // already staged (issue 6, resumable).
 func TestUploadRenewsAnExpiredSAS(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(13, 400<<10)
@@ -210,7 +211,7 @@ func TestUploadRenewsAnExpiredSAS(t *testing.T) {
 // the staged blocks are gone. The upload renews its SAS, regenerates the
 // lost blocks from their source offsets and commits a complete blob.
 func TestUploadSurvivesAHubThatLostItsState(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := append(logText(14, 200<<10), noise(14, 150<<10)...)
@@ -236,7 +237,7 @@ func TestUploadSurvivesAHubThatLostItsState(t *testing.T) {
 // (disk full), the request or the upload fails with that reason instead
 // of running without being resumable (issue 6).
 func TestUploadSurfacesAFullDisk(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "carto.log", noise(15, 300<<10))

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // hubsimConfig is a Shipper configuration for device id of a real hubsim.
@@ -53,7 +54,7 @@ func checkHubsimBlob(t *testing.T, h *hubsim.Hub, id string, st map[string]any, 
 // endpoint (device certificate authentication, SAS, Blob REST, file
 // notification) (REQ-LOG-001, PROTOCOL.md §3).
 func TestUploadToHubsim(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := hubtest.NewHub(t, hubsim.Config{})
 	dir := t.TempDir()
 	want := append(logText(50, 300<<10), noise(50, 100<<10)...)
@@ -68,7 +69,7 @@ func TestUploadToHubsim(t *testing.T) {
 // device's site mid-upload; after the heal the upload continues from the
 // last staged block (REQ-LOG-003).
 func TestUploadToHubsimThroughAPartition(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := hubtest.NewHub(t, hubsim.Config{})
 	dir := t.TempDir()
 	want := noise(51, 600<<10)
@@ -100,7 +101,7 @@ func TestUploadToHubsimThroughAPartition(t *testing.T) {
 // dials refused for a second) mid-upload and comes back; the upload
 // continues from the last staged block (issue 6, resumable).
 func TestUploadToHubsimAcrossAHubRestart(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := hubtest.NewHub(t, hubsim.Config{})
 	dir := t.TempDir()
 	want := noise(52, 600<<10)
@@ -130,7 +131,7 @@ func TestUploadToHubsimAcrossAHubRestart(t *testing.T) {
 // retrying, until SetHub names the assigned hub and the device's id there,
 // then completes to that hub.
 func TestUploadWaitsForTheHubItIsAssigned(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := hubtest.NewHub(t, hubsim.Config{})
 	dir := t.TempDir()
 	want := logText(51, 100<<10)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // fakeClock is a settable clock whose timers never fire: a Gate using it
@@ -59,7 +60,7 @@ func (g *caseGate) idleFor(d time.Duration) {
 // then completes from the abandoned block (REQ-LOG-002, DESIGN.md
 // decision 6).
 func TestUploadPausesWithinASecondOfACaseAndResumesAfterTheQuietPeriod(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(20, 512<<10)
@@ -106,7 +107,7 @@ func TestUploadPausesWithinASecondOfACaseAndResumesAfterTheQuietPeriod(t *testin
 // while a case is live does not even select files or contact the hub
 // until the case has ended and the quiet period passed (REQ-LOG-002).
 func TestRequestDuringACaseWaitsUntilTheQuietPeriodEnds(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := logText(21, 10<<10)
@@ -136,7 +137,7 @@ func TestRequestDuringACaseWaitsUntilTheQuietPeriodEnds(t *testing.T) {
 
 // TestBandwidthCapHolds: the upload never goes faster than the cap.
 func TestBandwidthCapHolds(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(22, 384<<10)

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/chaos"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // TestUploadResumesAfterAgentRestart: the agent stops with a block in
 // flight; a new Shipper on the same store continues from the last staged
 // block, sending only the interrupted block again (issue 6, resumable).
 func TestUploadResumesAfterAgentRestart(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(30, 500<<10)
@@ -72,7 +73,7 @@ func TestUploadResumesAfterAgentRestart(t *testing.T) {
 // traffic (no FIN, no RST) mid-upload; after it heals the upload continues
 // from the last staged block (REQ-LOG-003).
 func TestUploadResumesAfterAPartition(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(31, 500<<10)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 func TestClassify(t *testing.T) {
@@ -105,7 +107,7 @@ func TestHandleMethodAnswersAtOnce(t *testing.T) {
 // per period, each covering the time since the last; the schedule
 // survives a restart without repeating a period.
 func TestScheduleRequestsPeriodicUploads(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	clk := &fakeClock{t: time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)}
 	store := NewMemoryStore()
 	s, log := quiet(t, func(c *Config) { c.Now, c.Store = clk.now, store })
@@ -157,7 +159,7 @@ func TestTriggerIsDebounced(t *testing.T) {
 // TestFinishedJobsBeyondKeepJobsAreForgotten: the twin does not grow
 // without bound: the oldest finished jobs are reported null and removed.
 func TestFinishedJobsBeyondKeepJobsAreForgotten(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	store := NewMemoryStore()
 	s, log := quiet(t, func(c *Config) { c.KeepJobs, c.Store = 2, store })
 	var ids []string
@@ -258,7 +260,7 @@ func TestTwinProperties(t *testing.T) {
 
 // TestRunTwiceIsRefused: one runner per Shipper.
 func TestRunTwiceIsRefused(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	s, _ := quiet(t, nil)
 	run(t, s)
 	waitFor(t, time.Second, "Run to start", s.running.Load)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 const dev = "carto-0001"
@@ -24,7 +26,7 @@ func deviceLogs(dir string) Source {
 // original, with its SHA-256 reported, in its metadata and notified
 // (REQ-LOG-001, PROTOCOL.md §3).
 func TestUploadDeliversCompleteVerifiedBlob(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := append(logText(1, 300<<10), noise(1, 200<<10)...) // text then incompressible: several blocks
@@ -61,7 +63,7 @@ func TestUploadDeliversCompleteVerifiedBlob(t *testing.T) {
 // source and kind, and the MD5 of the whole as its Content-MD5
 // (REQ-LOG-001, PROTOCOL.md §3).
 func TestBlobCarriesDigestsAsMetadata(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := append(logText(3, 100<<10), noise(3, 150<<10)...)
@@ -99,7 +101,7 @@ func TestBlobCarriesDigestsAsMetadata(t *testing.T) {
 // birth never leave the device in text logs; case exports are uploaded
 // byte for byte (issue 6, privacy).
 func TestUploadRedactsTextLogsAndCountsIt(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	logs, cases := t.TempDir(), t.TempDir()
 	text := "10:01 case start Patient: Jane Q Doe, room 4\n10:02 MRN: 12345678 loaded\n10:03 DOB:1961-02-03 checked\n10:04 ok\n"
@@ -126,7 +128,7 @@ func TestUploadRedactsTextLogsAndCountsIt(t *testing.T) {
 // during the upload is uploaded up to its size when the upload started,
 // and that size is reported (issue 6, bad input).
 func TestUploadOfGrowingFileSendsTheSnapshot(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(2, 300<<10)
@@ -150,7 +152,7 @@ func TestUploadOfGrowingFileSendsTheSnapshot(t *testing.T) {
 // file) mid-upload; the upload continues from the renamed file and
 // delivers the original content.
 func TestUploadFollowsARotatedFile(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	want := noise(4, 300<<10)
@@ -176,7 +178,7 @@ func TestUploadFollowsARotatedFile(t *testing.T) {
 // starts, and one deleted halfway, end as failures in the report; no
 // partial blob is committed (issue 6).
 func TestUploadOfDeletedFileFailsClearly(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	first := writeFile(t, dir, "a.log", noise(5, 200<<10))
@@ -218,7 +220,7 @@ func TestUploadOfDeletedFileFailsClearly(t *testing.T) {
 // TestUploadOfUnreadableFileFailsClearly: a file the agent may not read
 // fails with a reason that names no path.
 func TestUploadOfUnreadableFileFailsClearly(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "Patient_Doe.log", []byte("x\n"))
@@ -242,7 +244,7 @@ func TestUploadOfUnreadableFileFailsClearly(t *testing.T) {
 // TestUploadOfEmptyFileIsAValidGzip: an empty log becomes an empty gzip
 // member, not a zero-byte blob.
 func TestUploadOfEmptyFileIsAValidGzip(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "empty.log", nil)
@@ -265,7 +267,7 @@ func appendTo(t testing.TB, path string, data []byte) {
 // TestUploadOfTruncatedFileFailsClearly: a log truncated in place during
 // its upload (copytruncate rotation) fails; nothing is committed.
 func TestUploadOfTruncatedFileFailsClearly(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	h := newTestHub(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "carto.log", noise(6, 300<<10))

@@ -5,13 +5,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // TestConcurrentPutNextAck runs producers and consumers against one store
 // (run it with -race): every item put is delivered and acked exactly once
 // in the end, and the counts agree.
 func TestConcurrentPutNextAck(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t, waitTimeout)
 	d := newTestDB(t)
 	s := d.store("dev-1", Limits{})
 	const producers, perProducer, consumers = 3, 40, 2

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -16,26 +15,6 @@ import (
 // waitTimeout bounds every poll in these tests; generous for a loaded
 // 2-core machine.
 const waitTimeout = 20 * time.Second
-
-// checkGoroutines fails the test if it leaves goroutines behind: at cleanup
-// it polls runtime.NumGoroutine until it is back to the count at the start.
-// Call it first so its cleanup runs last.
-func checkGoroutines(t testing.TB) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(waitTimeout)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d running, %d at start\n%s", runtime.NumGoroutine(), base, buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
 
 // testDB is a bbolt file in a temporary directory that a test can close
 // and reopen, as a restart would.

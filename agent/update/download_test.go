@@ -16,6 +16,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/update"
 	"github.com/cloudpillar/cloudpillar/agent/update/updatetest"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // payload is n seeded pseudo-random bytes.
@@ -40,7 +41,7 @@ type dlRig struct {
 
 func newDLRig(t *testing.T) *dlRig {
 	t.Helper()
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	srv := updatesrv.New()
 	t.Cleanup(srv.Close)
 	clk := &testClock{t: now}

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/update/updatetest"
 	cartodev "github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // errPowerCut is what the store answers once the simulated power failed.
@@ -92,7 +93,7 @@ type mgrRig struct {
 
 func newMgrRig(t *testing.T, windows ...guard.Window) *mgrRig {
 	t.Helper()
-	checkNoLeak(t)
+	leakcheck.Check(t, 5*time.Second)
 	srv := updatesrv.New()
 	t.Cleanup(srv.Close)
 	if windows == nil {

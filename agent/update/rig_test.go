@@ -1,9 +1,7 @@
 package update_test
 
 import (
-	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -113,19 +111,6 @@ func throughout(t testing.TB, d time.Duration, what string, cond func() error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// checkNoLeak fails the test if it leaves goroutines behind.
-func checkNoLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		eventually(t, 5*time.Second, "goroutines to finish", func() error {
-			if n := runtime.NumGoroutine(); n > before {
-				return fmt.Errorf("%d goroutines, %d before", n, before)
-			}
-			return nil
-		})
-	})
 }
 
 // notices records guard deferrals the update code reports.

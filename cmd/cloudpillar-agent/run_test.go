@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
-
 	"bufio"
 	"bytes"
 	"context"
@@ -21,6 +19,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
 )
 
 // TestMain fails the package when a goroutine started by this binary's

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/hub"
 	"github.com/cloudpillar/cloudpillar/agent/provision"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 )
 
 // TestHubOnALabPKIProvisionsABootstrappedAgent walks the two-phase lab:

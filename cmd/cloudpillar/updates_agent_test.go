@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
-
 	"github.com/cloudpillar/cloudpillar/agent"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/devsim/carto"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 )
 
 // skewClock is the agent's clock, moved forward past the guard's quiet

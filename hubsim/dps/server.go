@@ -10,8 +10,9 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/cloudpillar/cloudpillar/hubsim/broker"
 	mqtt "github.com/mochi-mqtt/server/v2"
+
+	"github.com/cloudpillar/cloudpillar/hubsim/broker"
 )
 
 // Server is a running Device Provisioning Service.

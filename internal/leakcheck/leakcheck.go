@@ -1,8 +1,10 @@
 // Package leakcheck fails a test binary whose goroutines outlive its
-// tests (STYLE.md guideline 4: every goroutine has an owner that stops
-// it). Standard library only; for tests, never for production code.
+// tests, or one test whose goroutines outlive it (STYLE.md guideline 4:
+// every goroutine has an owner that stops it). Standard library only; for
+// tests, never for production code.
 //
 //	func TestMain(m *testing.M) { leakcheck.Main(m, 10*time.Second, nil) }
+//	func TestX(t *testing.T) { leakcheck.Check(t, 5*time.Second); ... }
 package leakcheck
 
 import (
@@ -67,4 +69,24 @@ func isIgnored(stack string) bool {
 		}
 	}
 	return false
+}
+
+// Check fails t if, once t's cleanups have run, more goroutines run than
+// when Check was called; it waits up to wait for them to end and then
+// prints every stack. Call it first in a test, so that its cleanup runs
+// after the test's others (cleanups run last in, first out).
+func Check(t testing.TB, wait time.Duration) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(wait)
+		for runtime.NumGoroutine() > base {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("goroutine leak: %d running, %d when the test started\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 }

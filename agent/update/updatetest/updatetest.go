@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudpillar/cloudpillar/agent/update"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/cloudpillar/cloudpillar/agent/update"
 )
 
 // Key is a private signing key with its JWS algorithm.
