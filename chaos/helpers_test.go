@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 )
@@ -151,24 +150,6 @@ type enteringConn struct {
 func (c *enteringConn) Read(p []byte) (int, error) {
 	c.reading <- struct{}{}
 	return c.Conn.Read(p)
-}
-
-// fakeClock is a Clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // pattern returns n bytes of a repeating, position-dependent pattern.

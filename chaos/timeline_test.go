@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 func TestTimelineRecordsPartitionAndHeal(t *testing.T) {
 	start := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	clock := &fakeClock{now: start}
+	clock := testclock.New(start)
 	n := NewNetwork(NewTimeline(clock))
 	n.Partition("lyon")
 	n.Partition("lyon") // already partitioned: not recorded

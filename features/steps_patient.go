@@ -64,7 +64,7 @@ func (w *world) registerPatientSteps(sc *godog.ScenarioContext) {
 }
 
 func (p *patientWorld) windowClosed() error {
-	if now := p.clk.now(); now.Hour() >= 2 && now.Hour() < 6 {
+	if now := p.clk.Now(); now.Hour() >= 2 && now.Hour() < 6 {
 		return fmt.Errorf("the scenario clock %s is inside the window", now.Format(time.TimeOnly))
 	}
 	return nil
@@ -74,7 +74,7 @@ func (p *patientWorld) windowOpens(ctx context.Context) error {
 	if err := p.advance(ctx, pfOpenWindow); err != nil {
 		return err
 	}
-	if now := p.clk.now(); now.Hour() != 2 {
+	if now := p.clk.Now(); now.Hour() != 2 {
 		return fmt.Errorf("the scenario clock %s is not inside the window", now.Format(time.TimeOnly))
 	}
 	return nil

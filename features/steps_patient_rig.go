@@ -21,6 +21,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // Patient-first settings: the guard's floor (1 minute quiet, the longest
@@ -44,7 +45,7 @@ const pfDevice = "carto-pf-1"
 type patientWorld struct {
 	w      *world
 	dir    string
-	clk    *sceneClock
+	clk    *testclock.Clock
 	dev    *carto.Device
 	polled atomic.Int64 // the agent's case-state polls (polledCARTO)
 	slots  *carto.Slots
@@ -113,7 +114,7 @@ func (p *patientWorld) observed(ctx context.Context) error {
 // advance moves the scenario clock and waits for the guard to observe it
 // (jumps must stay within the lease).
 func (p *patientWorld) advance(ctx context.Context, d time.Duration) error {
-	p.clk.advance(d)
+	p.clk.Advance(d)
 	return p.observed(ctx)
 }
 
@@ -147,7 +148,7 @@ func (p *patientWorld) build() error {
 	if err != nil {
 		return err
 	}
-	p.clk = &sceneClock{t: pfStart}
+	p.clk = testclock.New(pfStart)
 	p.dev = carto.New(1)
 	p.dev.UseSlots(p.slots)
 	p.work = carto.NewJournal(nil)
@@ -164,7 +165,7 @@ func (p *patientWorld) build() error {
 		},
 		StorePath: filepath.Join(p.dir, "agent.db"),
 		Backoff:   backoff.Policy{Base: 100 * time.Millisecond, Cap: time.Second},
-		Now:       p.clk.now,
+		Now:       p.clk.Now,
 		Logger:    p.w.log.With("device", pfDevice),
 	})
 	return err
@@ -194,7 +195,7 @@ func (p *patientWorld) close() error {
 func (p *patientWorld) deploy(version string) error {
 	name := imageName(version)
 	entry := p.srv.Publish(name, pfPayload(256<<10))
-	m := updatetest.Manifest(update.Compatibility(carto.UpdateDevice), updateLine, 8, p.clk.now().Add(30*24*time.Hour), entry)
+	m := updatetest.Manifest(update.Compatibility(carto.UpdateDevice), updateLine, 8, p.clk.Now().Add(30*24*time.Hour), entry)
 	m.UpdateID.Version = version
 	su, err := p.srv.Deploy(m, p.signer, "pf-"+version)
 	if err != nil {

@@ -110,15 +110,15 @@ func (u *updateWorld) quietPasses() error {
 }
 
 func (u *updateWorld) outsideWindow() error {
-	if u.window.Contains(u.clk.now()) {
-		return fmt.Errorf("the window is open at %s", u.clk.now().Format(time.TimeOnly))
+	if u.window.Contains(u.clk.Now()) {
+		return fmt.Errorf("the window is open at %s", u.clk.Now().Format(time.TimeOnly))
 	}
 	return nil
 }
 
 func (u *updateWorld) windowOpens() error {
-	if !u.window.Contains(u.clk.now()) {
-		u.advance(u.window.NextOpen(u.clk.now()).Sub(u.clk.now()))
+	if !u.window.Contains(u.clk.Now()) {
+		u.advance(u.window.NextOpen(u.clk.Now()).Sub(u.clk.Now()))
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func (u *updateWorld) caseStarts() error {
 func (u *updateWorld) caseEnds() error {
 	u.dev.EndCase()
 	u.gate.Observe(u.dev.CaseState())
-	u.caseEnd = u.clk.now()
+	u.caseEnd = u.clk.Now()
 	return nil
 }
 

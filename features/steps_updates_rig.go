@@ -20,6 +20,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/update/updatetest"
 	"github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // The patch-safety scenarios drive the agent's update manager directly
@@ -41,24 +42,6 @@ var (
 // state, as the agent does (at least once a second).
 const casePoll = 100 * time.Millisecond
 
-// sceneClock is the scenario's policy clock, moved by steps.
-type sceneClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *sceneClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sceneClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // activation is what the device looked like when the manager activated.
 type activation struct {
 	at   time.Time
@@ -73,7 +56,7 @@ type spySlots struct {
 
 func (s spySlots) Activate(ctx context.Context) error {
 	s.u.mu.Lock()
-	s.u.activations = append(s.u.activations, activation{at: s.u.clk.now(), live: s.u.dev.CaseState() != device.CaseIdle})
+	s.u.activations = append(s.u.activations, activation{at: s.u.clk.Now(), live: s.u.dev.CaseState() != device.CaseIdle})
 	s.u.mu.Unlock()
 	return s.Slots.Activate(ctx)
 }
@@ -85,7 +68,7 @@ type updateWorld struct {
 	srv      *updatesrv.Server
 	signer   *updatetest.SigningKey
 	verifier *update.Verifier
-	clk      *sceneClock
+	clk      *testclock.Clock
 	window   guard.Window
 	dev      *carto.Device
 	seq      int       // workflow ids
@@ -134,7 +117,7 @@ func newUpdateWorld(log *slog.Logger) (*updateWorld, error) {
 		return nil, err
 	}
 	return &updateWorld{log: log, dir: dir, srv: updatesrv.New(), signer: signer,
-		verifier: v, clk: &sceneClock{t: updateStart}, window: win, dev: carto.New(1)}, nil
+		verifier: v, clk: testclock.New(updateStart), window: win, dev: carto.New(1)}, nil
 }
 
 // boot starts the agent side as after power-on: slots and store read from
@@ -154,12 +137,12 @@ func (u *updateWorld) boot() error {
 	u.off.Store(false)
 	u.dev.UseSlots(slots)
 	u.gate = guard.NewGate(guard.New(guard.Config{Lease: guard.MaxLease, Windows: []guard.Window{u.window}}),
-		u.clk.now, func(time.Duration) <-chan time.Time { return nil })
+		u.clk.Now, testclock.NeverFires)
 	u.gate.Observe(u.dev.CaseState())
 	recs := &cutRecords{RecordStore: update.NewRecordStore(st), off: &u.off}
 	u.mgr, err = update.NewManager(update.ManagerConfig{
 		Verifier: u.verifier, Installer: spySlots{slots, u}, Gate: u.gate, State: recs, Progress: recs,
-		Dir: filepath.Join(u.dir, "work"), Client: u.srv.Client(), Report: u.report, Now: u.clk.now,
+		Dir: filepath.Join(u.dir, "work"), Client: u.srv.Client(), Report: u.report, Now: u.clk.Now,
 		Download: update.DownloadConfig{CheckpointBytes: 4 << 10, RetryBase: 20 * time.Millisecond},
 		Device:   update.DeviceProperties{Manufacturer: updateDevice.Manufacturer, Model: updateDevice.Model, HardwareID: updateDevice.HardwareID},
 		Logger:   u.log,
@@ -241,7 +224,7 @@ func (u *updateWorld) lastReport() map[string]any {
 // state after each minute as the agent's poll would.
 func (u *updateWorld) advance(d time.Duration) {
 	for step := time.Minute; d > 0; d -= step {
-		u.clk.advance(min(step, d))
+		u.clk.Advance(min(step, d))
 		u.gate.Observe(u.dev.CaseState())
 	}
 }
@@ -250,7 +233,7 @@ func (u *updateWorld) advance(d time.Duration) {
 // in the shape the agent decodes from the twin.
 func (u *updateWorld) deploy(version string, counter uint64) error {
 	entry := u.srv.Publish(imageName(version), bytes.Repeat([]byte(version), 8<<10))
-	m := updatetest.Manifest(updateDevice, updateLine, counter, u.clk.now().Add(90*24*time.Hour), entry)
+	m := updatetest.Manifest(updateDevice, updateLine, counter, u.clk.Now().Add(90*24*time.Hour), entry)
 	m.UpdateID.Version = version
 	u.seq++
 	su, err := u.srv.Deploy(m, u.signer, fmt.Sprintf("wf-%d", u.seq))

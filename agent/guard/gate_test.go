@@ -9,28 +9,8 @@ import (
 
 	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
-
-// fakeClock is a settable clock whose timers never fire on their own: a
-// Gate using it re-checks only on Notify, so the tests decide when.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) after(time.Duration) <-chan time.Time { return nil }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -49,8 +29,8 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // passed on the injected clock (issue 5).
 func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
 	leakcheck.Check(t, 2*time.Second)
-	clk := &fakeClock{t: t0}
-	gate := NewGate(New(Config{Lease: MaxLease}), clk.now, clk.after)
+	clk := testclock.New(t0)
+	gate := NewGate(New(Config{Lease: MaxLease}), clk.Now, testclock.NeverFires)
 	gate.Observe(device.CaseLive)
 
 	done := make(chan error, 1)
@@ -73,7 +53,7 @@ func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
 		step{time.Second, device.CaseIdle, true},       // t0+12m
 	)
 	for i, s := range steps {
-		clk.advance(s.advance)
+		clk.Advance(s.advance)
 		gate.Observe(s.state)
 		if s.ready {
 			select {
@@ -82,13 +62,13 @@ func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
 					t.Fatalf("Wait = %v, want nil", err)
 				}
 			case <-time.After(time.Second):
-				t.Fatalf("step %d: Wait still blocked at %v after the quiet period", i, clk.now().Sub(t0))
+				t.Fatalf("step %d: Wait still blocked at %v after the quiet period", i, clk.Now().Sub(t0))
 			}
 			return
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("step %d: Wait returned %v at t0+%v, before the quiet period ended", i, err, clk.now().Sub(t0))
+			t.Fatalf("step %d: Wait returned %v at t0+%v, before the quiet period ended", i, err, clk.Now().Sub(t0))
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -98,8 +78,8 @@ func TestGateWaitingDownloadProceedsAfterQuietPeriod(t *testing.T) {
 // says why it was waiting.
 func TestGateWaitHonoursContext(t *testing.T) {
 	leakcheck.Check(t, 2*time.Second)
-	clk := &fakeClock{t: t0}
-	gate := NewGate(New(Config{}), clk.now, clk.after)
+	clk := testclock.New(t0)
+	gate := NewGate(New(Config{}), clk.Now, testclock.NeverFires)
 	gate.Observe(device.CaseLive)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -115,7 +95,7 @@ func TestGateWaitHonoursContext(t *testing.T) {
 // decision's RetryAt (capped at MaxRecheck) on the gate's clock.
 func TestGateRechecksOnTimer(t *testing.T) {
 	leakcheck.Check(t, 2*time.Second)
-	clk := &fakeClock{t: t0}
+	clk := testclock.New(t0)
 	fire := make(chan time.Time)
 	var mu sync.Mutex
 	var delays []time.Duration
@@ -128,14 +108,14 @@ func TestGateRechecksOnTimer(t *testing.T) {
 	g := New(Config{QuietPeriod: time.Minute, Lease: MaxLease})
 	g.Observe(device.CaseIdle, t0)
 	g.Observe(device.CaseIdle, t0.Add(59*time.Second+500*time.Millisecond))
-	clk.advance(59*time.Second + 500*time.Millisecond)
-	gate := NewGate(g, clk.now, after)
+	clk.Advance(59*time.Second + 500*time.Millisecond)
+	gate := NewGate(g, clk.Now, after)
 
 	done := make(chan error, 1)
 	go func() { done <- gate.Wait(context.Background(), Upload) }()
 	waitFor(t, time.Second, "first timer", func() bool { mu.Lock(); defer mu.Unlock(); return len(delays) == 1 })
-	clk.advance(500 * time.Millisecond)
-	fire <- clk.now()
+	clk.Advance(500 * time.Millisecond)
+	fire <- clk.Now()
 	if err := <-done; err != nil {
 		t.Fatalf("Wait = %v", err)
 	}
@@ -149,10 +129,10 @@ func TestGateRechecksOnTimer(t *testing.T) {
 // (issue 5: "Pausable work stops within 1 s of a case starting").
 func TestRunningWorkStopsWithinASecondOfACaseStarting(t *testing.T) {
 	leakcheck.Check(t, 2*time.Second)
-	clk := &fakeClock{t: t0}
-	gate := NewGate(New(Config{QuietPeriod: time.Minute, Lease: MaxLease}), clk.now, clk.after)
+	clk := testclock.New(t0)
+	gate := NewGate(New(Config{QuietPeriod: time.Minute, Lease: MaxLease}), clk.Now, testclock.NeverFires)
 	gate.Observe(device.CaseIdle)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	gate.Observe(device.CaseIdle)
 	if err := gate.Check(Download); err != nil {
 		t.Fatalf("Check(download) before the case = %v", err)

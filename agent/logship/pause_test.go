@@ -1,46 +1,25 @@
 package logship
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/device"
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
-
-// fakeClock is a settable clock whose timers never fire: a Gate using it
-// re-checks only when observed, so the test decides when time passes.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) after(time.Duration) <-chan time.Time { return nil }
 
 // caseGate is a real guard.Gate on a fake clock with the minimum quiet
 // period (one minute).
 type caseGate struct {
 	*guard.Gate
-	clk *fakeClock
+	clk *testclock.Clock
 }
 
 func newCaseGate() *caseGate {
-	clk := &fakeClock{t: time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)}
-	g := &caseGate{Gate: guard.NewGate(guard.New(guard.Config{QuietPeriod: guard.MinQuietPeriod}), clk.now, clk.after), clk: clk}
+	clk := testclock.New(time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC))
+	g := &caseGate{Gate: guard.NewGate(guard.New(guard.Config{QuietPeriod: guard.MinQuietPeriod}), clk.Now, testclock.NeverFires), clk: clk}
 	g.Observe(device.CaseIdle)
 	return g
 }
@@ -49,7 +28,7 @@ func newCaseGate() *caseGate {
 // guard's lease.
 func (g *caseGate) idleFor(d time.Duration) {
 	for step := 5 * time.Second; d > 0; d -= step {
-		g.clk.advance(min(step, d))
+		g.clk.Advance(min(step, d))
 		g.Observe(device.CaseIdle)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 func TestClassify(t *testing.T) {
@@ -108,9 +109,9 @@ func TestHandleMethodAnswersAtOnce(t *testing.T) {
 // survives a restart without repeating a period.
 func TestScheduleRequestsPeriodicUploads(t *testing.T) {
 	leakcheck.Check(t, 5*time.Second)
-	clk := &fakeClock{t: time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC))
 	store := NewMemoryStore()
-	s, log := quiet(t, func(c *Config) { c.Now, c.Store = clk.now, store })
+	s, log := quiet(t, func(c *Config) { c.Now, c.Store = clk.Now, store })
 	if err := s.SetSchedule(time.Hour, []string{"device"}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestScheduleRequestsPeriodicUploads(t *testing.T) {
 	if d := s.scheduleTick(); d != maxIdle {
 		t.Errorf("next tick in %v, want %v (the runner sleeps at most that)", d, maxIdle)
 	}
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	s.scheduleTick()
 	jobs := s.Jobs()
 	if len(jobs) != 2 {
@@ -131,7 +132,7 @@ func TestScheduleRequestsPeriodicUploads(t *testing.T) {
 			t.Errorf("job %s: %v", id, st)
 		}
 	}
-	s2, _ := quiet(t, func(c *Config) { c.Now, c.Store = clk.now, store })
+	s2, _ := quiet(t, func(c *Config) { c.Now, c.Store = clk.Now, store })
 	if s2.interval() != time.Hour || s2.scheduleTick() == 0 {
 		t.Error("a restarted shipper repeated the period or lost the schedule")
 	}
@@ -141,8 +142,8 @@ func TestScheduleRequestsPeriodicUploads(t *testing.T) {
 }
 
 func TestTriggerIsDebounced(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)}
-	s, log := quiet(t, func(c *Config) { c.Now = clk.now })
+	clk := testclock.New(time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC))
+	s, log := quiet(t, func(c *Config) { c.Now = clk.Now })
 	id := s.Trigger("connection lost")
 	if id == "" || s.Trigger("again") != "" {
 		t.Fatal("a second trigger within TriggerEvery was not suppressed")
@@ -150,7 +151,7 @@ func TestTriggerIsDebounced(t *testing.T) {
 	if st := log.get(id); st["reason"] != "error: connection lost" {
 		t.Errorf("reason %v", st["reason"])
 	}
-	clk.advance(DefaultTriggerEvery)
+	clk.Advance(DefaultTriggerEvery)
 	if s.Trigger("later") == "" {
 		t.Error("a trigger after TriggerEvery was suppressed")
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // TestHostMetricsOnThisMachine reads the real host twice (the second CPU
@@ -72,26 +74,8 @@ func TestClampPct(t *testing.T) {
 	}
 }
 
-// fakeTime is a clock the test moves by hand.
-type fakeTime struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *fakeTime) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeTime) Add(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
-}
-
 func TestHostSamplerReadsAtMostOncePerInterval(t *testing.T) {
-	clock := &fakeTime{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.New(time.Unix(1_700_000_000, 0))
 	s := NewHostSampler(30*time.Second, clock.Now)
 	var mu sync.Mutex
 	reads := 0
@@ -111,7 +95,7 @@ func TestHostSamplerReadsAtMostOncePerInterval(t *testing.T) {
 		{time.Second, 3},
 	}
 	for i, st := range steps {
-		clock.Add(st.advance)
+		clock.Advance(st.advance)
 		m, err := s.Sample(ctx)
 		if err != nil || m["reads"] != st.wantReads {
 			t.Fatalf("step %d: Sample = %v, %v; want reading #%d", i, m, err, st.wantReads)

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/update/updatetest"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // payload is n seeded pseudo-random bytes.
@@ -32,7 +33,7 @@ func payload(n int) []byte {
 // dlRig is a downloader against an update server, with its store file.
 type dlRig struct {
 	srv   *updatesrv.Server
-	clk   *testClock
+	clk   *testclock.Clock
 	gate  *guard.Gate
 	path  string // store file
 	dir   string // download directory
@@ -44,7 +45,7 @@ func newDLRig(t *testing.T) *dlRig {
 	leakcheck.Check(t, 5*time.Second)
 	srv := updatesrv.New()
 	t.Cleanup(srv.Close)
-	clk := &testClock{t: now}
+	clk := testclock.New(now)
 	return &dlRig{srv: srv, clk: clk, gate: idleGate(clk), path: storePath(t), dir: t.TempDir(), notes: &notices{}}
 }
 
@@ -312,7 +313,7 @@ func BenchmarkFetch(b *testing.B) {
 	defer srv.Close()
 	content := payload(8 << 20)
 	entry := srv.Publish("rootfs.img", content)
-	clk := &testClock{t: now}
+	clk := testclock.New(now)
 	st, closeStore := openRecords(b, storePath(b))
 	defer closeStore()
 	d, err := update.NewDownloader(update.DownloadConfig{Dir: b.TempDir(), Progress: update.NewRecordStore(st),

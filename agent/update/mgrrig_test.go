@@ -18,6 +18,7 @@ import (
 	cartodev "github.com/cloudpillar/cloudpillar/devsim/carto"
 	"github.com/cloudpillar/cloudpillar/devsim/updatesrv"
 	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // errPowerCut is what the store answers once the simulated power failed.
@@ -72,7 +73,7 @@ type mgrRig struct {
 	t       *testing.T
 	fix     *fixture
 	srv     *updatesrv.Server
-	clk     *testClock
+	clk     *testclock.Clock
 	windows []guard.Window
 	path    string // the agent's store file
 	slotDir string
@@ -101,7 +102,7 @@ func newMgrRig(t *testing.T, windows ...guard.Window) *mgrRig {
 	}
 	dir := t.TempDir()
 	r := &mgrRig{
-		t: t, fix: newFixture(t), srv: srv, clk: &testClock{t: now}, windows: windows,
+		t: t, fix: newFixture(t), srv: srv, clk: testclock.New(now), windows: windows,
 		path: filepath.Join(dir, "agent.db"), slotDir: filepath.Join(dir, "slots"), workDir: filepath.Join(dir, "work"),
 		reports: &reportLog{}, audits: &auditRec{},
 		dl: update.DownloadConfig{CheckpointBytes: 8 << 10, RetryBase: 10 * time.Millisecond},

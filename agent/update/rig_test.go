@@ -10,6 +10,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/agent/guard"
 	"github.com/cloudpillar/cloudpillar/agent/outbox"
 	"github.com/cloudpillar/cloudpillar/agent/update"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 // *guard.Gate is what the update subsystem takes.
@@ -18,39 +19,16 @@ var _ update.Gate = (*guard.Gate)(nil)
 // *outbox.Store is where the agent keeps update records.
 var _ update.Records = (*outbox.Store)(nil)
 
-// testClock is a settable clock for the guard's policy time (quiet
-// period, maintenance windows); socket and rate timing stay real.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// neverFires is the Gate's timer on a test clock: it re-checks only when
-// something observes or notifies.
-func neverFires(time.Duration) <-chan time.Time { return nil }
-
 // newGate returns a gate on clk that has observed state once.
-func newGate(clk *testClock, state agentdevice.CaseState, windows ...guard.Window) *guard.Gate {
-	g := guard.NewGate(guard.New(guard.Config{Lease: guard.MaxLease, Windows: windows}), clk.Now, neverFires)
+func newGate(clk *testclock.Clock, state agentdevice.CaseState, windows ...guard.Window) *guard.Gate {
+	g := guard.NewGate(guard.New(guard.Config{Lease: guard.MaxLease, Windows: windows}), clk.Now, testclock.NeverFires)
 	g.Observe(state)
 	return g
 }
 
 // passQuiet advances clk past the default quiet period a minute at a
 // time, observing idle after each step as the agent's device poll does.
-func passQuiet(clk *testClock, g *guard.Gate) {
+func passQuiet(clk *testclock.Clock, g *guard.Gate) {
 	for range int(guard.DefaultQuietPeriod/time.Minute) + 1 {
 		clk.Advance(time.Minute)
 		g.Observe(agentdevice.CaseIdle)
@@ -58,7 +36,7 @@ func passQuiet(clk *testClock, g *guard.Gate) {
 }
 
 // idleGate is a gate whose device has been idle past the quiet period.
-func idleGate(clk *testClock, windows ...guard.Window) *guard.Gate {
+func idleGate(clk *testclock.Clock, windows ...guard.Window) *guard.Gate {
 	g := newGate(clk, agentdevice.CaseIdle, windows...)
 	passQuiet(clk, g)
 	return g

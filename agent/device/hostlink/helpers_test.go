@@ -1,8 +1,6 @@
 package hostlink
 
 import (
-	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/leakcheck"
+	"github.com/cloudpillar/cloudpillar/internal/testclock"
 )
 
 const testToken = "0123456789abcdef0123456789abcdef"
@@ -30,26 +30,9 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// fakeClock is a Clock a test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 4, 8, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newFakeClock is a hand-moved clock at a fixed start.
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2025, 3, 4, 8, 0, 0, 0, time.UTC))
 }
 
 // writeToken writes a token file with mode perm in a fresh directory.
