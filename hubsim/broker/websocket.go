@@ -119,19 +119,16 @@ func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	ws.conns.serve(&wsConn{Conn: c.UnderlyingConn(), c: c, state: r.TLS}, func(c net.Conn) {
+	ws.conns.serve(&wsConn{WSStream: NewWSStream(c), state: r.TLS}, func(c net.Conn) {
 		_ = establish(ws.id, c) // refusals are logged by the hook
 	})
 }
 
-// wsConn is a WebSocket as the byte stream MQTT needs: a packet may span
-// several binary messages (wire/README.md obs. 31) and a message may hold
-// several packets.
+// wsConn is an upgraded HTTPS connection as mochi sees it: the WebSocket
+// byte stream plus the TLS state X.509 authentication needs.
 type wsConn struct {
-	net.Conn                      // the hijacked connection: addresses, deadlines, Close
-	c        *websocket.Conn      // framing
-	r        io.Reader            // the current message, or nil
-	state    *tls.ConnectionState // of the HTTPS connection; nil without TLS
+	*WSStream
+	state *tls.ConnectionState // of the HTTPS connection; nil without TLS
 }
 
 // ConnectionState is the TLS state of the HTTPS connection (for X.509).
@@ -142,8 +139,26 @@ func (w *wsConn) ConnectionState() tls.ConnectionState {
 	return *w.state
 }
 
-// Read reads the next bytes of the stream, across message boundaries.
-func (w *wsConn) Read(p []byte) (int, error) {
+// WSStream is a WebSocket as the byte stream MQTT needs: a packet may span
+// several binary messages (wire/README.md obs. 31) and a message may hold
+// several packets. The embedded net.Conn is the connection under the
+// WebSocket (addresses, deadlines, Close); Close drops it without a close
+// frame. Like the gorilla connection, a WSStream allows one concurrent
+// reader and one concurrent writer.
+type WSStream struct {
+	net.Conn                 // the underlying connection
+	c        *websocket.Conn // framing
+	r        io.Reader       // the current message, or nil
+}
+
+// NewWSStream returns c as a byte stream.
+func NewWSStream(c *websocket.Conn) *WSStream {
+	return &WSStream{Conn: c.UnderlyingConn(), c: c}
+}
+
+// Read reads the next bytes of the stream, across message boundaries. A
+// message other than binary is an error.
+func (w *WSStream) Read(p []byte) (int, error) {
 	for {
 		if w.r == nil {
 			op, r, err := w.c.NextReader()
@@ -167,7 +182,7 @@ func (w *wsConn) Read(p []byte) (int, error) {
 }
 
 // Write sends p as one binary message (mochi writes whole packets).
-func (w *wsConn) Write(p []byte) (int, error) {
+func (w *WSStream) Write(p []byte) (int, error) {
 	if err := w.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
 	"github.com/cloudpillar/cloudpillar/hubsim/topic"
+	"github.com/cloudpillar/cloudpillar/internal/nodewire"
 )
 
 // The capture's hub and throwaway keys (wire/README.md).
@@ -67,10 +68,11 @@ func newReplay(t *testing.T) *replay {
 // hub's WebSocket handler, each packet split into as many messages as
 // MQTT.js sent. DPS flows are left to hubsim/dps.
 func TestReplayNodeSDKPackets(t *testing.T) {
-	recs := readWire(t)
+	recs, err := nodewire.Records()
+	must(t, err)
 	r := newReplay(t)
 	var flows []string
-	byFlow := map[string][]wireRecord{}
+	byFlow := map[string][]nodewire.Record{}
 	for _, rec := range recs {
 		if _, ok := byFlow[rec.Flow]; !ok {
 			flows = append(flows, rec.Flow)
@@ -88,9 +90,9 @@ func TestReplayNodeSDKPackets(t *testing.T) {
 	}
 }
 
-func (r *replay) flow(recs []wireRecord) {
+func (r *replay) flow(recs []nodewire.Record) {
 	for conn := 1; ; conn++ {
-		var cur []wireRecord
+		var cur []nodewire.Record
 		for _, rec := range recs {
 			if rec.Conn == conn {
 				cur = append(cur, rec)
@@ -104,7 +106,7 @@ func (r *replay) flow(recs []wireRecord) {
 }
 
 // connection replays one connection's packets in capture order.
-func (r *replay) connection(recs []wireRecord) {
+func (r *replay) connection(recs []nodewire.Record) {
 	r.id = recs[0].ClientID
 	r.rids, r.pids, r.calls = map[string]string{}, map[uint16]uint16{}, map[string]chan result{}
 	r.ctx, r.stop = context.WithCancel(context.Background())
@@ -136,7 +138,7 @@ func (r *replay) connection(recs []wireRecord) {
 
 // setClock puts the hub's clock inside the token's validity (the capture's
 // tokens expired long ago, some lived 5 s).
-func (r *replay) setClock(connect wireRecord) {
+func (r *replay) setClock(connect nodewire.Record) {
 	if connect.Password == nil {
 		// X.509: the certificate was made now, so the hub's clock must be
 		// now too, not a SAS flow's capture time (which made this test
@@ -151,8 +153,8 @@ func (r *replay) setClock(connect wireRecord) {
 
 // client sends one captured packet (with the hub's ids where it chose
 // them) and checks what the hub made of it.
-func (r *replay) client(rec wireRecord) {
-	raw := rec.raw(r.t)
+func (r *replay) client(rec nodewire.Record) {
+	raw := rawPacket(r.t, rec)
 	switch {
 	case rec.Type == "puback":
 		if pid, ok := r.pids[rec.MessageID]; ok {
@@ -173,17 +175,17 @@ func (r *replay) client(rec wireRecord) {
 	}
 }
 
-func (r *replay) methodResponse(rec wireRecord, raw []byte) []byte {
+func (r *replay) methodResponse(rec nodewire.Record, raw []byte) []byte {
 	name, capRID, _ := strings.Cut(rec.Topic, "/?$rid=")
 	ours, ok := r.rids[capRID]
 	if !ok {
 		r.t.Fatalf("method response to $rid %s the hub never sent", capRID)
 	}
-	return encodePublish(raw[0], name+"/?$rid="+ours, 0, rec.payload())
+	return encodePublish(raw[0], name+"/?$rid="+ours, 0, rec.Payload())
 }
 
 // understood checks the effect of a device publish.
-func (r *replay) understood(rec wireRecord) {
+func (r *replay) understood(rec nodewire.Record) {
 	t, err := topic.Parse(rec.Topic)
 	must(r.t, err)
 	switch t.Kind {
@@ -193,17 +195,17 @@ func (r *replay) understood(rec wireRecord) {
 		capRID := t.RID
 		res := <-r.calls[capRID]
 		delete(r.calls, capRID)
-		if res.err != nil || res.status != t.Status || string(res.body) != string(rec.payload()) {
-			r.t.Fatalf("InvokeMethod answered %+v, device sent %d %q", res, t.Status, rec.payload())
+		if res.err != nil || res.status != t.Status || string(res.body) != string(rec.Payload()) {
+			r.t.Fatalf("InvokeMethod answered %+v, device sent %d %q", res, t.Status, rec.Payload())
 		}
 	}
 }
 
-func (r *replay) telemetry(rec wireRecord, t topic.Topic) {
+func (r *replay) telemetry(rec nodewire.Record, t topic.Topic) {
 	mid, _ := t.Prop("$.mid")
 	hubtest.Eventually(r.t, waitFor, func() bool {
 		for _, e := range r.h.Events().Events() {
-			if e.DeviceID == t.DeviceID && e.ModuleID == t.ModuleID && e.MessageID == mid && string(e.Body) == string(rec.payload()) {
+			if e.DeviceID == t.DeviceID && e.ModuleID == t.ModuleID && e.MessageID == mid && string(e.Body) == string(rec.Payload()) {
 				for _, p := range t.Props {
 					if e.Properties[p.Key] != p.Value {
 						r.t.Fatalf("event property %q = %q, topic says %q", p.Key, e.Properties[p.Key], p.Value)
@@ -218,7 +220,7 @@ func (r *replay) telemetry(rec wireRecord, t topic.Topic) {
 
 // server handles a packet the recorder sent: a response is expected from
 // the hub, a request is made through the hub's API first.
-func (r *replay) server(rec wireRecord) {
+func (r *replay) server(rec nodewire.Record) {
 	switch rec.Type {
 	case "connack":
 		p := r.w.expect("CONNACK", func(p packet) bool { return p.typ == pConnack })
@@ -249,7 +251,7 @@ func (r *replay) server(rec wireRecord) {
 	}
 }
 
-func (r *replay) serverPublish(rec wireRecord) {
+func (r *replay) serverPublish(rec nodewire.Record) {
 	t, err := topic.Parse(rec.Topic)
 	must(r.t, err)
 	prefix := rec.Topic
@@ -279,19 +281,19 @@ func (r *replay) serverPublish(rec wireRecord) {
 	}
 }
 
-func (r *replay) callMethod(rec wireRecord, t topic.Topic) string {
+func (r *replay) callMethod(rec nodewire.Record, t topic.Topic) string {
 	ch := make(chan result, 1)
 	r.calls[t.RID] = ch
 	go func(payload []byte) {
 		st, body, err := r.h.InvokeMethod(r.ctx, r.id, t.Method, payload, 30*time.Second)
 		ch <- result{st, body, err}
-	}(rec.payload())
+	}(rec.Payload())
 	return "$iothub/methods/POST/" + t.Method + "/?$rid="
 }
 
-func (r *replay) patchDesired(rec wireRecord) string {
+func (r *replay) patchDesired(rec nodewire.Record) string {
 	var m map[string]any
-	must(r.t, json.Unmarshal(rec.payload(), &m))
+	must(r.t, json.Unmarshal(rec.Payload(), &m))
 	delete(m, "$version")
 	b, _ := json.Marshal(m)
 	_, err := r.h.UpdateDesired(r.id, b)
@@ -299,8 +301,8 @@ func (r *replay) patchDesired(rec wireRecord) string {
 	return "$iothub/twin/PATCH/properties/desired/?$version="
 }
 
-func (r *replay) sendC2D(t topic.Topic, rec wireRecord) string {
-	m := c2d.Message{Properties: map[string]string{}, Body: rec.payload()}
+func (r *replay) sendC2D(t topic.Topic, rec nodewire.Record) string {
+	m := c2d.Message{Properties: map[string]string{}, Body: rec.Payload()}
 	for _, p := range t.Props {
 		switch p.Key {
 		case "$.mid":

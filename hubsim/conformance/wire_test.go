@@ -3,82 +3,25 @@ package conformance_test
 import (
 	"bufio"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/internal/nodewire"
 )
 
-// wireFile is a copy of /work/shared/wire/node-sdk.jsonl (wire/README.md).
-const wireFile = "testdata/node-sdk.jsonl"
-
-// wireRecord is one packet of the capture.
-type wireRecord struct {
-	Flow       string `json:"flow"`
-	Conn       int    `json:"conn"`
-	Endpoint   string `json:"endpoint"`
-	Transport  string `json:"transport"` // mqtts or wss
-	WSMessages struct {
-		Count int `json:"count"`
-	} `json:"wsBinaryMessages"` // how many WebSocket messages carried the packet
-	Dir           string  `json:"dir"`
-	Type          string  `json:"type"`
-	ClientID      string  `json:"clientId"`
-	Password      *string `json:"password"`
-	Topic         string  `json:"topic"`
-	QoS           byte    `json:"qos"`
-	MessageID     uint16  `json:"messageId"`
-	PayloadText   *string `json:"payloadText"`
-	PayloadBase64 string  `json:"payloadBase64"`
-	Granted       []byte  `json:"granted"`
-	ReturnCode    byte    `json:"returnCode"`
-	ServerAction  string  `json:"serverAction"`
-	RawBase64     string  `json:"rawBase64"`
-}
-
-func (r wireRecord) payload() []byte {
-	if r.PayloadText != nil {
-		return []byte(*r.PayloadText)
-	}
-	b, _ := base64.StdEncoding.DecodeString(r.PayloadBase64)
-	return b
-}
-
-func (r wireRecord) raw(t testing.TB) []byte {
-	b, err := base64.StdEncoding.DecodeString(r.RawBase64)
-	if err != nil {
-		t.Fatalf("%s/%d %s: rawBase64: %v", r.Flow, r.Conn, r.Type, err)
-	}
-	return b
-}
-
-func readWire(t testing.TB) []wireRecord {
+// rawPacket returns rec's bytes as the SDK sent them.
+func rawPacket(t testing.TB, rec nodewire.Record) []byte {
 	t.Helper()
-	f, err := os.Open(wireFile)
+	b, err := rec.Raw()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s/%d %s: rawBase64: %v", rec.Flow, rec.Conn, rec.Type, err)
 	}
-	defer f.Close()
-	var recs []wireRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r wireRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", wireFile, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return recs
+	return b
 }
 
 // MQTT packet types (high nibble of the first byte).

@@ -2,21 +2,18 @@ package conformance_test
 
 import (
 	"crypto/tls"
-	"errors"
-	"io"
-	"net"
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/cloudpillar/cloudpillar/hubsim/broker"
 )
 
 // wsClient is the device end of MQTT over WebSockets as a byte stream.
 // Like MQTT.js it may split one packet across several binary messages
 // (wire/README.md obs. 31): Write sends the next packet in parts messages.
 type wsClient struct {
-	net.Conn
-	c     *websocket.Conn
-	r     io.Reader
+	*broker.WSStream
 	parts int
 }
 
@@ -31,37 +28,15 @@ func dialWebSocket(t testing.TB, url string, cfg *tls.Config) *wsClient {
 	if resp.Header.Get("Sec-WebSocket-Protocol") != "mqtt" {
 		t.Fatalf("subprotocol %q, want mqtt", resp.Header.Get("Sec-WebSocket-Protocol"))
 	}
-	return &wsClient{Conn: c.UnderlyingConn(), c: c}
+	return &wsClient{WSStream: broker.NewWSStream(c)}
 }
 
-func (w *wsClient) Read(p []byte) (int, error) {
-	for {
-		if w.r == nil {
-			op, r, err := w.c.NextReader()
-			if err != nil {
-				return 0, err
-			}
-			if op != websocket.BinaryMessage {
-				return 0, errors.New("text message")
-			}
-			w.r = r
-		}
-		n, err := w.r.Read(p)
-		if errors.Is(err, io.EOF) {
-			w.r, err = nil, nil
-			if n == 0 {
-				continue
-			}
-		}
-		return n, err
-	}
-}
-
+// Write sends p in parts binary messages of about equal size.
 func (w *wsClient) Write(p []byte) (int, error) {
 	parts := min(max(w.parts, 1), len(p))
 	size := (len(p) + parts - 1) / parts
 	for off := 0; off < len(p); off += size {
-		if err := w.c.WriteMessage(websocket.BinaryMessage, p[off:min(off+size, len(p))]); err != nil {
+		if _, err := w.WSStream.Write(p[off:min(off+size, len(p))]); err != nil {
 			return off, err
 		}
 	}

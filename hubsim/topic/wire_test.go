@@ -1,51 +1,20 @@
 package topic
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cloudpillar/cloudpillar/internal/nodewire"
 )
 
-// wireFile is a copy of /work/shared/wire/node-sdk.jsonl: every packet
-// Microsoft's Node SDKs sent in 14 flows (wire/README.md).
-const wireFile = "testdata/node-sdk.jsonl"
-
-type wireRecord struct {
-	Flow          string `json:"flow"`
-	Conn          int    `json:"conn"`
-	Endpoint      string `json:"endpoint"`
-	Dir           string `json:"dir"`
-	Type          string `json:"type"`
-	ClientID      string `json:"clientId"`
-	Username      string `json:"username"`
-	Topic         string `json:"topic"`
-	Subscriptions []struct {
-		Topic string `json:"topic"`
-	} `json:"subscriptions"`
-}
-
-func readWire(t testing.TB) []wireRecord {
+// readWire returns every packet Microsoft's Node SDKs sent in 14 flows
+// (wire/README.md).
+func readWire(t testing.TB) []nodewire.Record {
 	t.Helper()
-	f, err := os.Open(wireFile)
+	recs, err := nodewire.Records()
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var recs []wireRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r wireRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", wireFile, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return recs
@@ -99,7 +68,7 @@ func TestWireNodeSDK(t *testing.T) {
 	}
 }
 
-func checkWireUsername(t *testing.T, r wireRecord) {
+func checkWireUsername(t *testing.T, r nodewire.Record) {
 	t.Helper()
 	u, err := ParseUsername(r.Username)
 	if err != nil {
