@@ -1,22 +1,13 @@
 package agent_test
 
 import (
-	"bufio"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 
 	"go.etcd.io/bbolt"
 
@@ -28,6 +19,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/chaos"
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
+	"github.com/cloudpillar/cloudpillar/internal/agenttest"
 )
 
 // TestAgentKilledMidStreamLosesNothingItAccepted runs the agent in a child
@@ -40,27 +32,27 @@ func TestAgentKilledMidStreamLosesNothingItAccepted(t *testing.T) {
 	}
 	h := hubtest.NewHub(t, hubsim.Config{})
 	dir := t.TempDir()
-	env := writeDeviceFiles(t, h, "dev-pl", dir)
+	writeDeviceFiles(t, h, "dev-pl", dir)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAgentProcess$")
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.StdoutPipe()
+	child, err := agenttest.StartChild(dir, "TestHelperAgentProcess")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	accepted := readAcceptedUntil(t, out, func(n int64) bool {
+	t.Cleanup(func() { child.Kill() })
+	accepted, err := child.AcceptedUntil(30*time.Second, func(n int64) bool {
 		return n >= 150 && h.Events().DeviceCount("dev-pl") >= 50
 	})
-	cmd.Process.Kill()
-	cmd.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	// The child may have accepted a few more after its last report; the
 	// check covers everything it reported.
 	t.Logf("child killed after reporting %d accepted, hub had %d", accepted, h.Events().DeviceCount("dev-pl"))
 
-	a := runAgentOnStore(t, h, dir)
+	a := runAgentOnStore(t, dir)
 	hubtest.Eventually(t, 20*time.Second, func() bool { return a.Stats().Pending == 0 && a.Stats().Connects > 0 },
 		"restarted agent did not drain its store (pending %d)", a.Stats().Pending)
 	if a.Boot() != 2 {
@@ -73,33 +65,18 @@ func TestAgentKilledMidStreamLosesNothingItAccepted(t *testing.T) {
 	}
 }
 
-// TestHelperAgentProcess is the child of the power-loss test: it runs an
-// agent from the environment and prints its accepted count as it grows.
+// TestHelperAgentProcess is the child of the power-loss test: it runs the
+// agent of the device writeDeviceFiles wrote and prints its accepted count
+// as it grows.
 func TestHelperAgentProcess(t *testing.T) {
-	if os.Getenv("CP_AGENT_HELPER") != "1" {
+	if !agenttest.ServeChild() {
 		t.Skip("helper process for TestAgentKilledMidStreamLosesNothingItAccepted")
-	}
-	cfg := agentConfigFromEnv(t)
-	cfg.TelemetryInterval = 5 * time.Millisecond
-	a, err := agent.New(cfg)
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(3)
-	}
-	go a.Run(context.Background())
-	w := bufio.NewWriter(os.Stdout)
-	var last int64
-	for {
-		if n := a.Stats().Accepted; n != last {
-			last = n
-			fmt.Fprintf(w, "accepted %d\n", n)
-			w.Flush()
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
-func writeDeviceFiles(t *testing.T, h *hubsim.Hub, id, dir string) []string {
+// writeDeviceFiles registers id at h and writes into dir what an agent
+// needs to run as id (see agenttest.WriteChildDevice).
+func writeDeviceFiles(t *testing.T, h *hubsim.Hub, id, dir string) {
 	t.Helper()
 	if err := h.CreateDevice(id); err != nil {
 		t.Fatal(err)
@@ -108,79 +85,20 @@ func writeDeviceFiles(t *testing.T, h *hubsim.Hub, id, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM, "ca.pem": h.CA().CertPEM}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := agenttest.WriteChildDevice(dir, id, h.HostName(), h.MQTTAddr(), certPEM, keyPEM, h.CA().CertPEM); err != nil {
+		t.Fatal(err)
 	}
-	return []string{"CP_AGENT_HELPER=1", "CP_DIR=" + dir, "CP_ID=" + id, "CP_HOST=" + h.HostName(), "CP_ADDR=" + h.MQTTAddr()}
 }
 
-func agentConfigFromEnv(t *testing.T) agent.Config {
-	dir := os.Getenv("CP_DIR")
-	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+// runAgentOnStore runs, until the test ends, the agent of the device
+// writeDeviceFiles wrote in dir, on the store dir/agent.db, sending only
+// what is already stored.
+func runAgentOnStore(t *testing.T, dir string) *agent.Agent {
+	t.Helper()
+	cfg, err := agenttest.ChildConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
-	return agent.Config{
-		Hub: hub.Config{
-			DeviceID: os.Getenv("CP_ID"), HostName: os.Getenv("CP_HOST"), Address: os.Getenv("CP_ADDR"),
-			RootCAs: roots, Certificate: pair, KeepAlive: 2 * time.Second, ConnectTimeout: 5 * time.Second,
-		},
-		StorePath: filepath.Join(dir, "agent.db"),
-	}
-}
-
-func readAcceptedUntil(t *testing.T, out interface{ Read([]byte) (int, error) }, done func(int64) bool) int64 {
-	t.Helper()
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var n int64
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("child exited after %d accepted", n)
-			}
-			if v, found := strings.CutPrefix(line, "accepted "); found {
-				n, _ = strconv.ParseInt(v, 10, 64)
-			} else {
-				t.Fatalf("child: %s", line)
-			}
-			if done(n) {
-				go func() {
-					for range lines { // let the reader finish when the child dies
-					}
-				}()
-				return n
-			}
-		case <-deadline:
-			t.Fatalf("child reported only %d accepted in 30 s", n)
-		}
-	}
-}
-
-func runAgentOnStore(t *testing.T, h *hubsim.Hub, dir string) *agent.Agent {
-	t.Helper()
-	t.Setenv("CP_DIR", dir)
-	t.Setenv("CP_ID", "dev-pl")
-	t.Setenv("CP_HOST", h.HostName())
-	t.Setenv("CP_ADDR", h.MQTTAddr())
-	cfg := agentConfigFromEnv(t)
 	cfg.TelemetryInterval = time.Hour
 	a, _ := agenttest.Run(t, cfg)
 	return a
@@ -193,7 +111,7 @@ func TestCorruptStoreIsSetAsideAndReportedWithAnAlert(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "agent.db"), []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := runAgentOnStore(t, h, dir)
+	a := runAgentOnStore(t, dir)
 	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Delivered >= 1 }, "the agent delivered nothing")
 	first := h.Events().Events()[0]
 	if first.Properties["alert"] != "storeRecovered" || !strings.Contains(string(first.Body), "corrupt") && !strings.Contains(string(first.Body), "unreadable") {

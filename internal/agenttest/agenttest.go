@@ -2,6 +2,10 @@
 // of the agent itself. It is separate from hubsim/hubtest because the
 // agent imports packages (logship, update, ...) whose own tests use
 // hubtest: hubtest must not import the agent.
+//
+// Run runs the agent in the test's process; StartChild and ServeChild run it
+// in a child process the test can kill with SIGKILL, to check what survives
+// a power loss (child.go).
 package agenttest
 
 import (
