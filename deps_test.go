@@ -14,7 +14,8 @@ const modulePath = "github.com/cloudpillar/cloudpillar"
 // depend on (DESIGN.md §2): a package matches when its path inside the
 // module is the folder or lies under it.
 var harnessPaths = []string{
-	"hubsim", "devsim", "chaos", "scenarios", "features", "reports", "cloud", "internal/testpki", "cmd/cloudpillar",
+	"hubsim", "devsim", "chaos", "scenarios", "features", "reports", "cloud", "cmd/cloudpillar",
+	"internal/testpki", "internal/agenttest", "internal/leakcheck", "internal/nodewire", "internal/testclock",
 }
 
 // harnessModules are third-party modules that serve only the harness
