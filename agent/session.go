@@ -32,7 +32,7 @@ func (a *Agent) connectLoop(ctx context.Context) {
 		}
 		d := retryDelay(bo, err, a.cfg)
 		a.log.Warn("hub connection ended", "err", err, "retryIn", d.Round(time.Millisecond).String())
-		sleep(ctx, d)
+		backoff.Sleep(ctx, d) // ctx ending is seen by the loop
 	}
 }
 
@@ -176,13 +176,4 @@ func (a *Agent) send(ctx context.Context, s *hub.Session, it outbox.Item) error 
 	a.delivered.Add(1)
 	a.lastAck.Store(a.cfg.Now().UnixNano())
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

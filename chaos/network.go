@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
 )
 
 // Defaults for a Network's tunables.
@@ -96,7 +98,11 @@ func (n *Network) Dialer(name string, dial DialFunc) DialFunc {
 		start := time.Now()
 		waited, err := s.awaitHealed(ctx)
 		if err == nil && waited {
-			err = sleepCtx(ctx, synRetransmitDelay(start, time.Now()))
+			if d := synRetransmitDelay(start, time.Now()); d > 0 {
+				if err = backoff.Sleep(ctx, d); err != nil {
+					err = fmt.Errorf("%w: %w", ErrPartitioned, err)
+				}
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("chaos: dial %s %s via site %q: %w", network, addr, name, err)

@@ -1,8 +1,6 @@
 package chaos
 
 import (
-	"context"
-	"fmt"
 	"time"
 )
 
@@ -25,18 +23,4 @@ func synRetransmitDelay(start, now time.Time) time.Duration {
 		rto *= 2
 	}
 	return next.Sub(now)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrPartitioned, ctx.Err())
-	case <-t.C:
-		return nil
-	}
 }

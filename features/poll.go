@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
 )
 
 // pollInterval is how often a condition is re-checked.
@@ -21,7 +23,7 @@ func within(ctx context.Context, d time.Duration, cond func() error) error {
 		if !time.Now().Before(deadline) {
 			return fmt.Errorf("still not true after %v: %w", d, err)
 		}
-		if err := pause(ctx, min(pollInterval, time.Until(deadline))); err != nil {
+		if err := backoff.Sleep(ctx, min(pollInterval, time.Until(deadline))); err != nil {
 			return err
 		}
 	}
@@ -39,20 +41,9 @@ func throughout(ctx context.Context, d time.Duration, cond func() error) error {
 		if !time.Now().Before(deadline) {
 			return nil
 		}
-		if err := pause(ctx, min(pollInterval, time.Until(deadline))); err != nil {
+		if err := backoff.Sleep(ctx, min(pollInterval, time.Until(deadline))); err != nil {
 			return err
 		}
-	}
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -73,7 +73,7 @@ func (w *world) fleetDelivered(ctx context.Context) error {
 func (w *world) sitePartitionedFor(ctx context.Context, site string, secs int) error {
 	w.cutOff = site
 	w.net.Partition(site)
-	if err := pause(ctx, seconds(secs)); err != nil {
+	if err := backoff.Sleep(ctx, seconds(secs)); err != nil {
 		return err
 	}
 	w.net.Heal(site)

@@ -1,6 +1,7 @@
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -62,3 +63,20 @@ func (b *Backoff) Ceiling() time.Duration {
 
 // Reset starts over after a success.
 func (b *Backoff) Reset() { b.attempt = 0 }
+
+// Sleep waits d, or until ctx ends, whichever comes first, and returns
+// ctx's error if it ended first (also when d <= 0 and ctx has already
+// ended). Every wait of the agent's retry loops goes through it.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,6 +1,8 @@
 package backoff
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -55,5 +57,29 @@ func TestZeroPolicyUsesDefaults(t *testing.T) {
 	}
 	if b.Ceiling() != DefaultCap {
 		t.Fatalf("Ceiling() = %v, want %v", b.Ceiling(), DefaultCap)
+	}
+}
+
+// TestSleepEndsWithItsContext: Sleep returns nil after d, and the
+// context's error at once when the context ends first (or has already
+// ended and there is nothing to wait for).
+func TestSleepEndsWithItsContext(t *testing.T) {
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("Sleep(1ms) = %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep(1h) on a cancelled context = %v, want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("Sleep(1h) on a cancelled context took %v", took)
+	}
+	if err := Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep(0) on a cancelled context = %v, want context.Canceled", err)
+	}
+	if err := Sleep(context.Background(), -time.Second); err != nil {
+		t.Fatalf("Sleep(-1s) = %v, want nil", err)
 	}
 }

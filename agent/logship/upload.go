@@ -241,7 +241,7 @@ func (u *upload) handle(ctx context.Context, err error) error {
 	}
 	d := max(u.bo.Next(), floorAfter(err, u.sh.cfg.ThrottleFloor, u.sh.cfg.AuthFloor))
 	u.sh.retrying(u.s.Job, err, d)
-	return sleep(ctx, d)
+	return backoff.Sleep(ctx, d)
 }
 
 // repair re-stages the blocks the blob endpoint no longer holds (a hub
@@ -289,18 +289,4 @@ func (u *upload) restart() error {
 	u.h = newHashes()
 	u.pending = nil
 	return s.put(u.sh.cfg.Store)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -7,7 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/cloudpillar/cloudpillar/agent/backoff"
 )
 
 // Result is a completed registration.
@@ -89,7 +90,7 @@ func (s *session) run(ctx context.Context, cfg *Config) (*OperationStatus, error
 		}
 		s.log.Debug("dps answered", "status", resp.Status, "operation", st.operationID, "wait", st.wait)
 		opID = st.operationID
-		if err := sleep(ctx, st.wait); err != nil {
+		if err := backoff.Sleep(ctx, st.wait); err != nil {
 			return nil, withLast(err, throttled)
 		}
 	}
@@ -100,20 +101,6 @@ func withLast(err, last error) error {
 		return err
 	}
 	return fmt.Errorf("%w (last dps answer: %w)", err, last)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func resultFrom(op *OperationStatus) (*Result, error) {
