@@ -93,14 +93,19 @@ func OpenStore(dir string, keys KeyStore) (*Store, error) {
 func (s *Store) Keys() KeyStore { return s.keys }
 
 // Current returns the identity in use, or ErrNoIdentity.
-func (s *Store) Current() (Identity, error) { return s.read(CurrentFile) }
+func (s *Store) Current() (Identity, error) { return readIdentity(s.dir, CurrentFile) }
 
 // Previous returns the identity kept for rollback, or ErrNoIdentity.
-func (s *Store) Previous() (Identity, error) { return s.read(PreviousFile) }
+func (s *Store) Previous() (Identity, error) { return readIdentity(s.dir, PreviousFile) }
 
-func (s *Store) read(name string) (Identity, error) {
+// ReadCurrent returns the identity in use in the store at dir, or
+// ErrNoIdentity, without opening the store (no folder or key store is
+// created): for a tool that only inspects it.
+func ReadCurrent(dir string) (Identity, error) { return readIdentity(dir, CurrentFile) }
+
+func readIdentity(dir, name string) (Identity, error) {
 	var id Identity
-	raw, err := os.ReadFile(filepath.Join(s.dir, name))
+	raw, err := os.ReadFile(filepath.Join(dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return id, ErrNoIdentity
 	}
@@ -145,7 +150,7 @@ func (s *Store) Replace(id Identity) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dropped, _ := s.read(PreviousFile)
+	dropped, _ := readIdentity(s.dir, PreviousFile)
 	cur, err := os.ReadFile(filepath.Join(s.dir, CurrentFile))
 	if err == nil {
 		if err := writeFileAtomic(filepath.Join(s.dir, PreviousFile), cur, 0o600); err != nil {
@@ -188,8 +193,8 @@ func (s *Store) pruneLocked(id string) {
 	if id == "" {
 		return
 	}
-	cur, _ := s.read(CurrentFile)
-	prev, _ := s.read(PreviousFile)
+	cur, _ := readIdentity(s.dir, CurrentFile)
+	prev, _ := readIdentity(s.dir, PreviousFile)
 	if id == cur.KeyID || id == prev.KeyID || id == s.pendingIDLocked() {
 		return
 	}

@@ -160,13 +160,13 @@ func checkTokenFile(path string) error {
 // loadPKI reads the CA bundle and the device key pair into cfg.Hub, or,
 // with provisioning, the bootstrap credential into cfg.Identity.
 func (fc *fileConfig) loadPKI(d *decoder, dir string, cfg *config) {
-	roots, err := loadRoots(resolve(dir, fc.CAFile))
+	roots, pemData, err := readCABundle(resolve(dir, fc.CAFile))
 	if err != nil {
 		d.fail("caFile", "%v", err)
 	}
 	cfg.Hub.RootCAs = roots
 	if cfg.Updates != nil {
-		cfg.Updates.DownloadRoots, _ = downloadRoots(resolve(dir, fc.CAFile)) // caFile's errors are reported above
+		cfg.Updates.DownloadRoots = downloadRoots(pemData)
 	}
 	if fc.Provisioning != nil {
 		cfg.Identity, cfg.Credential = fc.Provisioning.identityConfig(d, dir, roots, filepath.Dir(cfg.StorePath))
@@ -185,31 +185,33 @@ func (fc *fileConfig) loadPKI(d *decoder, dir string, cfg *config) {
 }
 
 func loadRoots(path string) (*x509.CertPool, error) {
+	pool, _, err := readCABundle(path)
+	return pool, err
+}
+
+// readCABundle reads a PEM CA bundle: the pool and the PEM it came from.
+func readCABundle(path string) (*x509.CertPool, []byte, error) {
 	pemData, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemData) {
-		return nil, fmt.Errorf("%s: no PEM certificates found", path)
+		return nil, nil, fmt.Errorf("%s: no PEM certificates found", path)
 	}
-	return pool, nil
+	return pool, pemData, nil
 }
 
 // downloadRoots are the CAs update downloads trust: the system's (update
 // payloads are usually served by a CDN) plus caFile's (a lab hub's blob
 // store). Payloads are verified against the signed manifest either way.
-func downloadRoots(caFile string) (*x509.CertPool, error) {
+func downloadRoots(caPEM []byte) *x509.CertPool {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	pemData, err := os.ReadFile(caFile)
-	if err != nil {
-		return pool, err
-	}
-	pool.AppendCertsFromPEM(pemData)
-	return pool, nil
+	pool.AppendCertsFromPEM(caPEM)
+	return pool
 }
 
 // loadDeviceCert loads the key pair and checks that the certificate's

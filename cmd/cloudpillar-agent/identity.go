@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cloudpillar/cloudpillar/agent/identity"
@@ -21,16 +18,11 @@ func fixedExpiry(notAfter time.Time) identityExpiry {
 }
 
 // storedIdentityExpiry is the NotAfter of the operational identity the
-// agent stored in dir (agent/identity's current file), for --check-config,
-// which does not start the agent; ok is false when there is none or it
-// cannot be read.
+// agent stored in dir, for --check-config, which does not start the agent;
+// ok is false when there is none or it cannot be read.
 func storedIdentityExpiry(dir string) (notAfter time.Time, ok bool) {
-	raw, err := os.ReadFile(filepath.Join(dir, identity.CurrentFile))
+	id, err := identity.ReadCurrent(dir)
 	if err != nil {
-		return time.Time{}, false
-	}
-	var id identity.Identity
-	if json.Unmarshal(raw, &id) != nil {
 		return time.Time{}, false
 	}
 	leaf, err := id.Leaf()
