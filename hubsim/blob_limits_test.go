@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/amenzhinsky/iothub/iotdevice"
-	iothttp "github.com/amenzhinsky/iothub/iotdevice/transport/http"
-
 	"github.com/cloudpillar/cloudpillar/hubsim"
 	"github.com/cloudpillar/cloudpillar/hubsim/blob"
 	"github.com/cloudpillar/cloudpillar/hubsim/hubtest"
@@ -17,20 +14,7 @@ import (
 // upload; a blob over the limit is refused and nothing is stored.
 func TestBlobLimitsComeFromTheHubConfig(t *testing.T) {
 	h := hubtest.NewHub(t, hubsim.Config{Blobs: blob.StoreConfig{MaxBlobBytes: 4096, MaxPutBlobBytes: 4096}})
-	hubtest.SASDevice(t, h, "up-1")
-	cs, err := h.DeviceConnectionString("up-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := iotdevice.NewFromConnectionString(iothttp.New(iothttp.WithClient(hubHTTP(t, h))), cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	if err := dev.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Close() })
+	dev, ctx := httpDevice(t, h, "up-1")
 	big := bytes.Repeat([]byte("x"), 8192)
 	if err := dev.UploadFile(ctx, "too-big.bin", bytes.NewReader(big), int64(len(big))); err == nil {
 		t.Fatal("an 8 KiB upload was accepted with a 4 KiB blob limit")

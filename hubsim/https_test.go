@@ -227,20 +227,7 @@ func TestServiceSDKMethods(t *testing.T) {
 // and the hub records it with the bytes on disk (PROTOCOL.md §3).
 func TestDeviceSDKFileUpload(t *testing.T) {
 	h := hubtest.NewHub(t, hubsim.Config{})
-	hubtest.SASDevice(t, h, "up-1")
-	cs, err := h.DeviceConnectionString("up-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := iotdevice.NewFromConnectionString(iothttp.New(iothttp.WithClient(hubHTTP(t, h))), cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	if err := dev.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Close() })
+	dev, ctx := httpDevice(t, h, "up-1")
 	data := bytes.Repeat([]byte("case log line\n"), 1000)
 	if err := dev.UploadFile(ctx, "logs/case-42.txt", bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatalf("UploadFile: %v", err)
@@ -253,6 +240,27 @@ func TestDeviceSDKFileUpload(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("ReadBlob = %d bytes, %v", len(got), err)
 	}
+}
+
+// httpDevice is a SAS device id on h with the iothub SDK's HTTP
+// transport (file upload), connected until the test ends.
+func httpDevice(t *testing.T, h *hubsim.Hub, id string) (*iotdevice.Client, context.Context) {
+	t.Helper()
+	hubtest.SASDevice(t, h, id)
+	cs, err := h.DeviceConnectionString(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := iotdevice.NewFromConnectionString(iothttp.New(iothttp.WithClient(hubHTTP(t, h))), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if err := dev.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	return dev, ctx
 }
 
 // TestSimAPI: /_sim/ shows a device's telemetry, sends it C2D, and lists
