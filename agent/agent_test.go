@@ -35,6 +35,14 @@ func startAgent(t *testing.T, h *hubsim.Hub, id string, mutate func(*agent.Confi
 	return a
 }
 
+// startConnected is startAgent, returning once the agent is connected.
+func startConnected(t *testing.T, h *hubsim.Hub, id string, mutate func(*agent.Config)) *agent.Agent {
+	t.Helper()
+	a := startAgent(t, h, id, mutate)
+	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	return a
+}
+
 func reportedAck(t *testing.T, h *hubsim.Hub, id, prop string) map[string]any {
 	t.Helper()
 	tw, err := h.Twin(id)
@@ -68,8 +76,7 @@ func TestTelemetryCarriesStableMessageIDs(t *testing.T) {
 
 func TestDesiredIntervalIsAppliedAndAcknowledgedAtItsVersion(t *testing.T) {
 	h := hubtest.NewHub(t, hubsim.Config{})
-	a := startAgent(t, h, "dev-1", nil)
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	a := startConnected(t, h, "dev-1", nil)
 	v, err := h.UpdateDesired("dev-1", []byte(`{"telemetryIntervalSeconds":3}`))
 	if err != nil {
 		t.Fatal(err)
@@ -84,8 +91,7 @@ func TestDesiredIntervalIsAppliedAndAcknowledgedAtItsVersion(t *testing.T) {
 
 func TestDesiredValueOfWrongTypeIsRejectedAndPreviousValueStays(t *testing.T) {
 	h := hubtest.NewHub(t, hubsim.Config{})
-	a := startAgent(t, h, "dev-1", func(c *agent.Config) { c.TelemetryInterval = 2 * time.Second })
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	a := startConnected(t, h, "dev-1", func(c *agent.Config) { c.TelemetryInterval = 2 * time.Second })
 	v, err := h.UpdateDesired("dev-1", []byte(`{"telemetryIntervalSeconds":"often"}`))
 	if err != nil {
 		t.Fatal(err)

@@ -189,13 +189,12 @@ func TestApplyUpdateIsDeferredDuringACaseAndStartsThePendingDeployment(t *testin
 	dev.set(device.CaseLive)
 	clock := &fakeClock{}
 	auditPath := filepath.Join(t.TempDir(), "audit.log")
-	a := startAgent(t, r.h, "dev-1", func(c *agent.Config) {
+	a := startConnected(t, r.h, "dev-1", func(c *agent.Config) {
 		r.configure(c, clock)
 		c.Device = dev
 		c.AuditLogPath = auditPath
 		c.Updates.Download.RetryBase = time.Hour // a failed request waits long before its retry
 	})
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
 	if status, body := invokeWith(t, r.h, "dev-1", "applyUpdate", `{}`); status != 200 || body["status"] != "nothing-pending" {
 		t.Fatalf("applyUpdate with nothing deployed = %d %v, want 200 nothing-pending", status, body)
 	}
@@ -268,12 +267,11 @@ func TestUpdateDecisionsAreWrittenToTheAuditLog(t *testing.T) {
 	dev.set(device.CaseLive)
 	clock := &fakeClock{}
 	auditPath := filepath.Join(t.TempDir(), "audit.log")
-	a := startAgent(t, r.h, "dev-1", func(c *agent.Config) {
+	a := startConnected(t, r.h, "dev-1", func(c *agent.Config) {
 		r.configure(c, clock)
 		c.Device = dev
 		c.AuditLogPath = auditPath
 	})
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
 	r.deploy(t, "dev-1", "wf-1", "7.3.0", 8, r.signer, "")
 	waitAudit(t, auditPath, "update/accepted", "update/download-paused/"+guard.ReasonLive)
 	dev.set(device.CaseIdle)

@@ -31,32 +31,16 @@ func TestUploadLogsMethodDeliversARedactedLogToTheHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{}
-	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
-		c.Now = clock.now
-		c.Guard = guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute}
-		c.Logs = agent.LogsConfig{
-			Sources:      []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: dir, Patterns: []string{"*.log"}}},
-			HTTPSAddress: h.HTTPSAddr(),
-		}
-	})
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	startLogAgent(t, h, dir, clock, nil)
 	// The guard starts in its quiet period; the method answers at once
 	// regardless, and the upload waits for the guard.
-	status, body, err := h.InvokeMethod(context.Background(), "dev-1", "uploadLogs", []byte(`{"sources":["device"]}`), 10*time.Second)
-	if err != nil || status != 200 {
-		t.Fatalf("uploadLogs = %d %s %v", status, body, err)
-	}
-	var job struct{ JobID string }
-	json.Unmarshal(body, &job)
-	if job.JobID == "" {
-		t.Fatalf("uploadLogs answered %s, want a job id", body)
-	}
+	job := requestLogs(t, h, `{"sources":["device"]}`)
 	hubtest.Eventually(t, 30*time.Second, func() bool {
 		clock.advance(time.Second) // past the boot-time quiet period, in small steps
 		jobs := reportedAck(t, h, "dev-1", logship.ReportedUploads)
-		st, _ := jobs[job.JobID].(map[string]any)
+		st, _ := jobs[job].(map[string]any)
 		return st != nil && st["state"] == "done"
-	}, "job %s not done in the twin", job.JobID)
+	}, "job %s not done in the twin", job)
 	notes := h.FileNotifications()
 	if len(notes) != 1 || notes[0].DeviceID != "dev-1" {
 		t.Fatalf("file notifications = %+v, want one from dev-1", notes)
@@ -90,27 +74,13 @@ func TestAuditLogIsShippedAsTheAuditSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{}
-	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
-		c.Now = clock.now
-		c.Guard = guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute}
-		c.AuditLogPath = filepath.Join(dir, "audit", "audit.log")
-		c.Logs = agent.LogsConfig{
-			Sources:      []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: dir, Patterns: []string{"*.log"}}},
-			HTTPSAddress: h.HTTPSAddr(),
-		}
-	})
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
-	status, body, err := h.InvokeMethod(context.Background(), "dev-1", "uploadLogs", []byte(`{"sources":["audit"]}`), 10*time.Second)
-	if err != nil || status != 200 {
-		t.Fatalf("uploadLogs audit = %d %s %v", status, body, err)
-	}
-	var job struct{ JobID string }
-	json.Unmarshal(body, &job)
+	startLogAgent(t, h, dir, clock, func(c *agent.Config) { c.AuditLogPath = filepath.Join(dir, "audit", "audit.log") })
+	job := requestLogs(t, h, `{"sources":["audit"]}`)
 	hubtest.Eventually(t, 30*time.Second, func() bool {
 		clock.advance(time.Second)
-		st, _ := reportedAck(t, h, "dev-1", logship.ReportedUploads)[job.JobID].(map[string]any)
+		st, _ := reportedAck(t, h, "dev-1", logship.ReportedUploads)[job].(map[string]any)
 		return st != nil && st["state"] == "done"
-	}, "job %s not done in the twin", job.JobID)
+	}, "job %s not done in the twin", job)
 	notes := h.FileNotifications()
 	if len(notes) != 1 || !strings.Contains(notes[0].BlobName, "/audit/audit.log") {
 		t.Fatalf("file notifications = %+v, want the audit log", notes)
@@ -135,4 +105,39 @@ func TestAuditLogIsShippedAsTheAuditSource(t *testing.T) {
 	if local, err := os.ReadFile(filepath.Join(dir, "audit", "audit.log")); err != nil || !bytes.HasPrefix(local, text) {
 		t.Errorf("uploaded audit log is not the file's first %d bytes as written (err %v)", len(text), err)
 	}
+}
+
+// startLogAgent runs dev-1 on h, connected, with log delivery of dir's
+// *.log files (source "device") and a one-minute quiet period on clock;
+// mutate, if set, changes more of the configuration.
+func startLogAgent(t *testing.T, h *hubsim.Hub, dir string, clock *fakeClock, mutate func(*agent.Config)) *agent.Agent {
+	t.Helper()
+	a := startConnected(t, h, "dev-1", func(c *agent.Config) {
+		c.Now = clock.now
+		c.Guard = guard.Config{QuietPeriod: time.Minute, Lease: 2 * time.Minute}
+		c.Logs = agent.LogsConfig{
+			Sources:      []logship.Source{{Name: "device", Kind: logship.KindDeviceLog, Root: dir, Patterns: []string{"*.log"}}},
+			HTTPSAddress: h.HTTPSAddr(),
+		}
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return a
+}
+
+// requestLogs calls dev-1's uploadLogs direct method with payload and
+// returns the job id it answers.
+func requestLogs(t *testing.T, h *hubsim.Hub, payload string) string {
+	t.Helper()
+	status, body, err := h.InvokeMethod(context.Background(), "dev-1", "uploadLogs", []byte(payload), 10*time.Second)
+	if err != nil || status != 200 {
+		t.Fatalf("uploadLogs %s = %d %s %v", payload, status, body, err)
+	}
+	var job struct{ JobID string }
+	json.Unmarshal(body, &job)
+	if job.JobID == "" {
+		t.Fatalf("uploadLogs answered %s, want a job id", body)
+	}
+	return job.JobID
 }

@@ -53,13 +53,12 @@ func TestRebootIsDeferredDuringACaseAndRunsAfterTheQuietPeriod(t *testing.T) {
 	dev := &caseDevice{}
 	dev.set(device.CaseLive)
 	clock := &fakeClock{}
-	a := startAgent(t, h, "dev-1", func(c *agent.Config) {
+	a := startConnected(t, h, "dev-1", func(c *agent.Config) {
 		c.Device = dev
 		c.Now = clock.now
 		c.Guard.QuietPeriod = 2 * time.Minute
 		c.Guard.Lease = 2 * time.Minute
 	})
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
 
 	status, body := invoke(t, h, "dev-1", "reboot")
 	if status != 202 || body["status"] != "deferred" || body["reason"] != "patient case live" || dev.rebooted() != 0 {
@@ -93,8 +92,7 @@ func TestRebootIsDeferredDuringACaseAndRunsAfterTheQuietPeriod(t *testing.T) {
 // with a reason naming the bad entry, and the windows in force stay.
 func TestMaintenanceWindowsAreSetThroughTheTwin(t *testing.T) {
 	h := hubtest.NewHub(t, hubsim.Config{})
-	a := startAgent(t, h, "dev-1", nil)
-	hubtest.Eventually(t, 10*time.Second, func() bool { return a.Stats().Connected }, "agent never connected")
+	a := startConnected(t, h, "dev-1", nil)
 	v, err := h.UpdateDesired("dev-1", []byte(`{"maintenanceWindows":[{"start":"0 2 * * *","durationMinutes":120,"timeZone":"Europe/Berlin"}]}`))
 	if err != nil {
 		t.Fatal(err)
