@@ -46,6 +46,28 @@ func runAgent(t *testing.T, cfg *config) {
 	})
 }
 
+// startService writes body as dir/agent.yaml, loads it and serves it until
+// the test ends, with the agent's clock timeScale times faster than real
+// time when timeScale > 1 (the guard's quiet period after start is at
+// least a minute). It returns once the service logged "started" to
+// dir/logs/agent.log (the config must log there) and /healthz reports it
+// connected with telemetry delivered (waitHealthy).
+func startService(t *testing.T, dir, body string, timeScale int) (cfg *config, started map[string]any, rep healthReport) {
+	t.Helper()
+	path := filepath.Join(dir, "agent.yaml")
+	writeFile(t, path, body)
+	cfg, err := loadConfig(path, overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timeScale > 1 {
+		cfg.now = scaledClock{start: time.Now(), factor: time.Duration(timeScale)}.now
+	}
+	runAgent(t, cfg)
+	started = waitLogRecord(t, filepath.Join(dir, "logs", "agent.log"), "started", 30*time.Second)
+	return cfg, started, waitHealthy(t, started["health"].(string))
+}
+
 // waitHealthy polls /healthz until the agent is connected and has
 // delivered telemetry, and returns the report.
 func waitHealthy(t *testing.T, healthAddr string) healthReport {
@@ -88,20 +110,11 @@ guard:
 logs:
   httpsAddress: %s
 `, h.MQTTAddr(), h.DPSAddr(), h.IDScope(), h.HTTPSAddr())
-	path := filepath.Join(dir, "agent.yaml")
-	writeFile(t, path, body)
-	cfg, err := loadConfig(path, overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.now = scaledClock{start: time.Now(), factor: 10}.now // the quiet period after start, for the upload below
-	runAgent(t, cfg)
+	cfg, started, rep := startService(t, dir, body, 10) // 10x: the quiet period after start, for the upload below
 	logPath := filepath.Join(dir, "logs", "agent.log")
-	started := waitLogRecord(t, logPath, "started", 30*time.Second)
 	if started["registrationId"] != "carto-e2e-1" || started["device"] != "carto-e2e-1" {
 		t.Errorf("started record = %v, want registration and device carto-e2e-1", started)
 	}
-	rep := waitHealthy(t, started["health"].(string))
 	waitLogRecord(t, logPath, "provisioned", 5*time.Second)
 	issued := readIdentity(t, filepath.Join(dir, "state", "identity"))
 	if issued.DeviceID != "carto-e2e-1" || issued.AssignedHub != h.HostName() {
@@ -190,19 +203,9 @@ logs:
       regex: 'SN-\d{6}'
       replace: SN-[REDACTED]
 `
-	path := filepath.Join(dir, "agent.yaml")
-	writeFile(t, path, body)
-	cfg, err := loadConfig(path, overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The guard holds uploads for its quiet period (at least a minute)
-	// after start; a clock ten times faster keeps the test short while
-	// the case-state lease (10 s) still spans several polls.
-	cfg.now = scaledClock{start: time.Now(), factor: 10}.now
-	runAgent(t, cfg)
-	started := waitLogRecord(t, filepath.Join(dir, "logs", "agent.log"), "started", 30*time.Second)
-	waitHealthy(t, started["health"].(string))
+	// A clock ten times faster keeps the quiet period short while the
+	// case-state lease (10 s) still spans several polls.
+	startService(t, dir, body, 10)
 
 	res := callMethod(t, h, "dev-1", "uploadLogs", map[string]any{"sources": []string{"device", "agent", "audit"}})
 	if res.Status != 200 || res.Payload["jobId"] == nil {
@@ -297,15 +300,7 @@ updates:
   rootsFile: roots.json
   device: {manufacturer: Biosense Webster, model: CARTO 3, hardwareId: hw-7}
 `
-	path := filepath.Join(dir, "agent.yaml")
-	writeFile(t, path, body)
-	cfg, err := loadConfig(path, overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runAgent(t, cfg)
-	started := waitLogRecord(t, filepath.Join(dir, "logs", "agent.log"), "started", 30*time.Second)
-	waitHealthy(t, started["health"].(string))
+	startService(t, dir, body, 1)
 	var du map[string]any
 	hubtest.Eventually(t, 30*time.Second, func() bool {
 		du = reported(t, h, "dev-1", "deviceUpdate")

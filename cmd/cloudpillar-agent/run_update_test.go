@@ -101,18 +101,7 @@ updates:
   installer:
     env: [EXAMPLE_DEVICE_DIR=` + device + `]
 `
-	path := filepath.Join(dir, "agent.yaml")
-	writeFile(t, path, body)
-	cfg, err := loadConfig(path, overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The guard holds installs for its quiet period (at least a minute)
-	// after start; a clock ten times faster keeps the test short.
-	cfg.now = scaledClock{start: time.Now(), factor: 10}.now
-	runAgent(t, cfg)
-	started := waitLogRecord(t, filepath.Join(dir, "logs", "agent.log"), "started", 30*time.Second)
-	waitHealthy(t, started["health"].(string))
+	startService(t, dir, body, 10) // 10x: the quiet period after start is 6 s
 
 	m := updatetest.Manifest(update.Compatibility{Manufacturer: "Biosense Webster", Model: "CARTO 3", HardwareID: "hw-7"},
 		"carto-app", 1, time.Now().Add(30*24*time.Hour), entries...)
