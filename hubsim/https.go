@@ -58,9 +58,9 @@ func (h *Hub) startHTTPS(cert tls.Certificate) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/"+s.uploads.Container()+"/", s.blobs)
-	mux.Handle("/"+updatesContainer+"/", s.blobs)                   // updates_api.go
-	mux.Handle("/", h.throttleREST(service.New(h.serviceConfig()))) // throttle_api.go
-	mux.Handle(broker.WebSocketPath, h.MQTTWebSocketHandler())      // MQTT over WebSockets (PROTOCOL.md §1.1)
+	mux.Handle("/"+updatesContainer+"/", s.blobs) // updates_api.go
+	mux.Handle("/", service.New(h.serviceConfig()))
+	mux.Handle(broker.WebSocketPath, h.MQTTWebSocketHandler()) // MQTT over WebSockets (PROTOCOL.md §1.1)
 	s.ln = tls.NewListener(raw, &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequestClientCert, // device file upload may authenticate by certificate
@@ -120,6 +120,7 @@ func (h *Hub) serviceConfig() service.Config {
 		PublishURLs:  h.publishURLs, // updates_api.go
 		DeleteDevice: h.DeleteDevice,
 		Disconnect:   func(id, reason string) { h.hook.Disconnect(id, reason) },
+		Throttle:     h.hook.Throttle,
 		Now:          h.cfg.Now,
 		Logger:       h.cfg.Logger.With("subsystem", "service"),
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudpillar/cloudpillar/hubsim/eventlog"
 	"github.com/cloudpillar/cloudpillar/hubsim/registry"
 	"github.com/cloudpillar/cloudpillar/hubsim/sas"
+	"github.com/cloudpillar/cloudpillar/hubsim/throttle"
 	"github.com/cloudpillar/cloudpillar/hubsim/twinstore"
 )
 
@@ -58,6 +59,10 @@ type Config struct {
 	// Disconnect, if set, drops a device's connection (after a PUT
 	// disables it).
 	Disconnect func(deviceID, reason string)
+	// Throttle, if set, returns the hub's throttle in force (nil: none at
+	// the moment); the operations throttle.go lists are then rated and
+	// metered against it.
+	Throttle func() *throttle.Limiter
 	// Now is the clock for token expiry and timestamps; nil is time.Now.
 	Now func() time.Time
 	// Logger receives request logs; nil discards them.
@@ -122,7 +127,7 @@ func (h *Handler) routes() {
 		{"GET /_sim/files", owner, false, (*Handler).simFiles},
 		{"POST /_sim/updates/{name...}", owner, false, (*Handler).simPublishURLs},
 	} {
-		h.mux.Handle(rt.pattern, h.wrap(rt))
+		h.mux.Handle(rt.pattern, h.throttled(rt.pattern, h.wrap(rt)))
 	}
 }
 
